@@ -1,0 +1,448 @@
+//! Server configuration: every supported key, its default and its validation, in one place.
+//!
+//! `CONFIG GET/SET` and the `--config` file read and write this table; the command layer applies
+//! the keys that change running state (notification flags, encoding thresholds, protocol limits)
+//! after a successful set. Keys are Redis's names; renamed keys keep their old aliases
+//! (`hash-max-ziplist-entries` for `hash-max-listpack-entries`), as Redis 7 does.
+
+use std::collections::BTreeMap;
+
+/// How a value is validated and formatted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `yes`/`no`.
+    Bool,
+    /// A signed integer within bounds.
+    Int(i64, i64),
+    /// A byte count accepting `k`, `kb`, `m`, `mb`, `g`, `gb` suffixes.
+    Memory,
+    /// One of fixed words.
+    Enum(&'static [&'static str]),
+    /// Free text.
+    Text,
+    /// Keyspace notification letters, validated by the keyspace.
+    NotifyFlags,
+}
+
+/// One configuration key.
+#[derive(Debug)]
+pub struct Spec {
+    /// Canonical name.
+    pub name: &'static str,
+    /// Old names that still work.
+    pub aliases: &'static [&'static str],
+    /// Validation.
+    pub kind: Kind,
+    /// Default, as CONFIG GET prints it.
+    pub default: &'static str,
+    /// Whether CONFIG SET may change it at run time.
+    pub mutable: bool,
+}
+
+const fn spec(name: &'static str, kind: Kind, default: &'static str) -> Spec {
+    Spec {
+        name,
+        aliases: &[],
+        kind,
+        default,
+        mutable: true,
+    }
+}
+
+const fn alias(mut s: Spec, aliases: &'static [&'static str]) -> Spec {
+    s.aliases = aliases;
+    s
+}
+
+const fn immutable(mut s: Spec) -> Spec {
+    s.mutable = false;
+    s
+}
+
+const POLICIES: &[&str] = &[
+    "volatile-lru",
+    "volatile-lfu",
+    "volatile-random",
+    "volatile-ttl",
+    "allkeys-lru",
+    "allkeys-lfu",
+    "allkeys-random",
+    "noeviction",
+];
+
+/// Every supported key.
+pub const SPECS: &[Spec] = &[
+    immutable(spec("port", Kind::Int(0, 65535), "6379")),
+    immutable(spec("bind", Kind::Text, "127.0.0.1")),
+    immutable(spec("databases", Kind::Int(1, 16), "16")),
+    spec(
+        "loglevel",
+        Kind::Enum(&["debug", "verbose", "notice", "warning", "nothing"]),
+        "notice",
+    ),
+    spec("notify-keyspace-events", Kind::NotifyFlags, ""),
+    alias(
+        spec("hash-max-listpack-entries", Kind::Int(0, i64::MAX), "128"),
+        &["hash-max-ziplist-entries"],
+    ),
+    alias(
+        spec("hash-max-listpack-value", Kind::Int(0, i64::MAX), "64"),
+        &["hash-max-ziplist-value"],
+    ),
+    spec("set-max-intset-entries", Kind::Int(0, i64::MAX), "512"),
+    alias(
+        spec("zset-max-listpack-entries", Kind::Int(0, i64::MAX), "128"),
+        &["zset-max-ziplist-entries"],
+    ),
+    alias(
+        spec("zset-max-listpack-value", Kind::Int(0, i64::MAX), "64"),
+        &["zset-max-ziplist-value"],
+    ),
+    alias(
+        spec("list-max-listpack-size", Kind::Int(-5, i64::MAX), "-2"),
+        &["list-max-ziplist-size"],
+    ),
+    spec("list-compress-depth", Kind::Int(0, i64::MAX), "0"),
+    spec("stream-node-max-bytes", Kind::Memory, "4096"),
+    spec("stream-node-max-entries", Kind::Int(0, i64::MAX), "100"),
+    spec("proto-max-bulk-len", Kind::Memory, "536870912"),
+    spec("client-query-buffer-limit", Kind::Memory, "1073741824"),
+    spec("maxmemory", Kind::Memory, "0"),
+    spec("maxmemory-policy", Kind::Enum(POLICIES), "noeviction"),
+    spec("maxmemory-samples", Kind::Int(1, 64), "5"),
+    spec("maxclients", Kind::Int(1, i64::MAX), "10000"),
+    spec("timeout", Kind::Int(0, i64::MAX), "0"),
+    spec("tcp-keepalive", Kind::Int(0, i64::MAX), "300"),
+    spec("hz", Kind::Int(1, 500), "10"),
+    spec("appendonly", Kind::Bool, "no"),
+    spec(
+        "appendfsync",
+        Kind::Enum(&["always", "everysec", "no"]),
+        "everysec",
+    ),
+    spec("save", Kind::Text, ""),
+    spec("dir", Kind::Text, "."),
+    spec("dbfilename", Kind::Text, "dump.rdb"),
+    spec("requirepass", Kind::Text, ""),
+    alias(
+        spec("busy-reply-threshold", Kind::Int(0, i64::MAX), "5000"),
+        &["lua-time-limit"],
+    ),
+    spec("slowlog-log-slower-than", Kind::Int(-1, i64::MAX), "10000"),
+    spec("slowlog-max-len", Kind::Int(0, i64::MAX), "128"),
+    spec("latency-tracking", Kind::Bool, "yes"),
+    spec("lazyfree-lazy-user-del", Kind::Bool, "no"),
+    spec("lazyfree-lazy-user-flush", Kind::Bool, "no"),
+    spec("lazyfree-lazy-expire", Kind::Bool, "no"),
+    spec("lazyfree-lazy-eviction", Kind::Bool, "no"),
+    spec("lazyfree-lazy-server-del", Kind::Bool, "no"),
+    spec("activerehashing", Kind::Bool, "yes"),
+    spec("min-replicas-to-write", Kind::Int(0, i64::MAX), "0"),
+    spec("min-replicas-max-lag", Kind::Int(0, i64::MAX), "10"),
+    alias(
+        spec("replica-serve-stale-data", Kind::Bool, "yes"),
+        &["slave-serve-stale-data"],
+    ),
+    alias(
+        spec("replica-read-only", Kind::Bool, "yes"),
+        &["slave-read-only"],
+    ),
+    spec("rdb-key-save-delay", Kind::Int(i64::MIN, i64::MAX), "0"),
+    spec("lfu-log-factor", Kind::Int(0, i64::MAX), "10"),
+    spec("lfu-decay-time", Kind::Int(0, i64::MAX), "1"),
+    spec("active-expire-effort", Kind::Int(1, 10), "1"),
+    spec("close-on-replica-write", Kind::Bool, "yes"),
+    spec(
+        "enable-debug-command",
+        Kind::Enum(&["no", "yes", "local"]),
+        "yes",
+    ),
+    spec("io-threads", Kind::Int(1, 128), "1"),
+    spec("cluster-enabled", Kind::Bool, "no"),
+    spec("protected-mode", Kind::Bool, "no"),
+    spec("daemonize", Kind::Bool, "no"),
+    spec("logfile", Kind::Text, ""),
+    spec("unixsocket", Kind::Text, ""),
+];
+
+/// A configuration error; `Display` is Redis's wire text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// The key is not supported.
+    #[error("Unknown option or number of arguments for CONFIG SET - '{0}'")]
+    Unknown(String),
+    /// The key cannot change at run time.
+    #[error("CONFIG SET failed (possibly related to argument '{0}') - can't set immutable config")]
+    Immutable(String),
+    /// The value is invalid for the key.
+    #[error("CONFIG SET failed (possibly related to argument '{name}') - {reason}")]
+    Invalid {
+        /// The key.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Parses a memory value as Redis's `memtoull`: digits with an optional unit.
+pub fn parse_memory(s: &str) -> Option<u64> {
+    let lower = s.to_ascii_lowercase();
+    let split = lower
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(lower.len());
+    let (num, unit) = lower.split_at(split);
+    if num.is_empty() {
+        return None;
+    }
+    let mul: u64 = match unit {
+        "" | "b" => 1,
+        "k" => 1000,
+        "kb" => 1024,
+        "m" => 1000 * 1000,
+        "mb" => 1024 * 1024,
+        "g" => 1000 * 1000 * 1000,
+        "gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    num.parse::<u64>().ok()?.checked_mul(mul)
+}
+
+/// The configuration values, keyed by canonical name.
+#[derive(Debug, Clone)]
+pub struct Config {
+    values: BTreeMap<&'static str, String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            values: SPECS
+                .iter()
+                .map(|s| (s.name, s.default.to_string()))
+                .collect(),
+        }
+    }
+}
+
+impl Config {
+    /// The spec of a key by canonical name or alias (case-insensitive).
+    pub fn spec(name: &str) -> Option<&'static Spec> {
+        SPECS.iter().find(|s| {
+            s.name.eq_ignore_ascii_case(name)
+                || s.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
+        })
+    }
+
+    /// The value of a key (canonical name or alias).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        let spec = Self::spec(name)?;
+        self.values.get(spec.name).map(String::as_str)
+    }
+
+    /// An integer-valued key (memory values in bytes); 0 if unset or not numeric.
+    pub fn get_i64(&self, name: &str) -> i64 {
+        self.get(name)
+            .and_then(|v| {
+                v.parse::<i64>()
+                    .ok()
+                    .or_else(|| parse_memory(v).map(|m| m as i64))
+            })
+            .unwrap_or(0)
+    }
+
+    /// A boolean key.
+    pub fn get_bool(&self, name: &str) -> bool {
+        self.get(name) == Some("yes")
+    }
+
+    /// Validates and normalises a value for `spec`, returning what CONFIG GET will print.
+    ///
+    /// # Errors
+    /// `Invalid` with Redis's reason text.
+    pub fn normalise(spec: &Spec, value: &str) -> Result<String, ConfigError> {
+        let invalid = |reason: &str| ConfigError::Invalid {
+            name: spec.name.to_string(),
+            reason: reason.to_string(),
+        };
+        match spec.kind {
+            Kind::Bool => match value.to_ascii_lowercase().as_str() {
+                "yes" => Ok("yes".into()),
+                "no" => Ok("no".into()),
+                _ => Err(invalid("argument must be 'yes' or 'no'")),
+            },
+            Kind::Int(lo, hi) => {
+                let v: i64 = value
+                    .parse()
+                    .or_else(|_| parse_memory(value).map(|m| m as i64).ok_or(()))
+                    .map_err(|_| invalid("argument couldn't be parsed into an integer"))?;
+                if v < lo || v > hi {
+                    return Err(invalid(&format!(
+                        "argument must be between {lo} and {hi} inclusive"
+                    )));
+                }
+                Ok(v.to_string())
+            }
+            Kind::Memory => {
+                let v = parse_memory(value)
+                    .ok_or_else(|| invalid("argument must be a memory value"))?;
+                Ok(v.to_string())
+            }
+            Kind::Enum(words) => {
+                let lower = value.to_ascii_lowercase();
+                if words.contains(&lower.as_str()) {
+                    Ok(lower)
+                } else {
+                    Err(invalid(&format!(
+                        "argument(s) must be one of the following: {}",
+                        words.join(", ")
+                    )))
+                }
+            }
+            Kind::Text => Ok(value.to_string()),
+            Kind::NotifyFlags => {
+                let flags =
+                    crate::keyspace::NotifyFlags::parse(value.as_bytes()).ok_or_else(|| {
+                        invalid("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")
+                    })?;
+                Ok(flags.to_config_string())
+            }
+        }
+    }
+
+    /// Sets several keys atomically (CONFIG SET k v [k v ...]): all are validated first.
+    ///
+    /// # Errors
+    /// The first invalid key; nothing is changed then.
+    pub fn set_many(
+        &mut self,
+        pairs: &[(&str, &str)],
+        startup: bool,
+    ) -> Result<Vec<&'static str>, ConfigError> {
+        let mut staged = Vec::with_capacity(pairs.len());
+        for (name, value) in pairs {
+            let spec = Self::spec(name).ok_or_else(|| ConfigError::Unknown((*name).to_string()))?;
+            if !spec.mutable && !startup {
+                return Err(ConfigError::Immutable(spec.name.to_string()));
+            }
+            if staged.iter().any(|(n, _): &(&str, String)| *n == spec.name) {
+                return Err(ConfigError::Invalid {
+                    name: spec.name.to_string(),
+                    reason: "duplicate parameter".into(),
+                });
+            }
+            staged.push((spec.name, Self::normalise(spec, value)?));
+        }
+        let names = staged.iter().map(|(n, _)| *n).collect();
+        for (n, v) in staged {
+            self.values.insert(n, v);
+        }
+        Ok(names)
+    }
+
+    /// Every key and value matching a glob (CONFIG GET), aliases included when they match.
+    pub fn matching(&self, pattern: &[u8]) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        for spec in SPECS {
+            let value = self.values.get(spec.name).cloned().unwrap_or_default();
+            if crate::keyspace::glob::matches_nocase(pattern, spec.name.as_bytes()) {
+                out.push((spec.name, value.clone()));
+            }
+            for a in spec.aliases {
+                if crate::keyspace::glob::matches_nocase(pattern, a.as_bytes()) && !is_glob(pattern)
+                {
+                    out.push((*a, value.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Parses a redis.conf-style file: `key value...` lines, `#` comments, quoted values.
+    ///
+    /// # Errors
+    /// The line number and reason of the first bad line.
+    pub fn load_file_text(&mut self, text: &str) -> Result<(), String> {
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (key, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+            let value = rest.trim().trim_matches('"');
+            self.set_many(&[(key, value)], true)
+                .map_err(|e| format!("line {}: {e}", i + 1))?;
+        }
+        Ok(())
+    }
+}
+
+fn is_glob(p: &[u8]) -> bool {
+    p.iter().any(|c| matches!(c, b'*' | b'?' | b'['))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aliases_and_normalisation() {
+        let mut c = Config::default();
+        c.set_many(&[("hash-max-ziplist-entries", "10")], false)
+            .unwrap();
+        assert_eq!(c.get("hash-max-listpack-entries"), Some("10"));
+        c.set_many(&[("maxmemory", "1mb")], false).unwrap();
+        assert_eq!(c.get("maxmemory"), Some("1048576"));
+        c.set_many(&[("notify-keyspace-events", "KEA")], false)
+            .unwrap();
+        assert_eq!(c.get("notify-keyspace-events"), Some("AKE"));
+        assert!(matches!(
+            c.set_many(&[("nope", "1")], false),
+            Err(ConfigError::Unknown(_))
+        ));
+        assert!(matches!(
+            c.set_many(&[("port", "1")], false),
+            Err(ConfigError::Immutable(_))
+        ));
+        assert!(c.set_many(&[("hz", "0")], false).is_err());
+    }
+
+    #[test]
+    fn set_many_is_atomic() {
+        let mut c = Config::default();
+        assert!(
+            c.set_many(&[("hz", "20"), ("maxmemory", "oops")], false)
+                .is_err()
+        );
+        assert_eq!(c.get("hz"), Some("10"));
+    }
+
+    #[test]
+    fn glob_get_finds_aliases_only_by_exact_name() {
+        let c = Config::default();
+        let names: Vec<_> = c
+            .matching(b"hash-max-*")
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(
+            names,
+            vec!["hash-max-listpack-entries", "hash-max-listpack-value"]
+        );
+        let names: Vec<_> = c
+            .matching(b"hash-max-ziplist-entries")
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(names, vec!["hash-max-ziplist-entries"]);
+    }
+
+    #[test]
+    fn file_syntax() {
+        let mut c = Config::default();
+        c.load_file_text("# comment\nport 7000\nnotify-keyspace-events \"Ex\"\n")
+            .unwrap();
+        assert_eq!(c.get("port"), Some("7000"));
+        assert_eq!(c.get("notify-keyspace-events"), Some("xE"));
+        assert!(c.load_file_text("bogus 1").is_err());
+    }
+}

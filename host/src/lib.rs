@@ -1,0 +1,16 @@
+//! gears-host: a Redis-compatible server that re-implements the RedisGears 1.x API.
+//!
+//! # Layout
+//! Data flows one way: connection → command dispatch → keyspace.
+//! - [`server`]: tokio listener, connections, the RESP codec (the only user of `redis_protocol`).
+//! - [`command`]: the command table, one file per family, [`command::dispatch`].
+//! - [`keyspace`]: 16 databases of typed values, expiry, key events. Knows nothing of RESP.
+//! - [`config`]: every configuration key and default.
+
+pub mod command;
+pub mod config;
+pub mod keyspace;
+pub mod server;
+
+pub use config::Config;
+pub use server::Server;

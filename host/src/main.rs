@@ -1,0 +1,107 @@
+//! The `gears-host` binary: flags and config file → tracing → [`gears_host::Server::run`].
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Parser;
+use gears_host::{Config, Server};
+use tracing_subscriber::EnvFilter;
+
+/// A Redis-compatible server with the RedisGears 1.x programmability API.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Port to listen on (0 picks a free one).
+    #[arg(long)]
+    port: Option<u16>,
+    /// Address to bind.
+    #[arg(long)]
+    bind: Option<String>,
+    /// A redis.conf-style file with the keys gears-host supports.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Log level in Redis's words: debug, verbose, notice, warning.
+    #[arg(long)]
+    loglevel: Option<String>,
+}
+
+/// Maps Redis's log levels onto tracing's.
+fn tracing_level(redis_level: &str) -> anyhow::Result<&'static str> {
+    Ok(match redis_level {
+        "debug" => "trace",
+        "verbose" => "debug",
+        "notice" => "info",
+        "warning" => "warn",
+        "nothing" => "off",
+        other => anyhow::bail!("invalid loglevel '{other}' (debug, verbose, notice, warning)"),
+    })
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let mut config = Config::default();
+    if let Some(path) = &cli.config {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading config file {}", path.display()))?;
+        config
+            .load_file_text(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    }
+    let mut overrides: Vec<(&str, String)> = Vec::new();
+    if let Some(p) = cli.port {
+        overrides.push(("port", p.to_string()));
+    }
+    if let Some(b) = &cli.bind {
+        overrides.push(("bind", b.clone()));
+    }
+    if let Some(l) = &cli.loglevel {
+        overrides.push(("loglevel", l.clone()));
+    }
+    let pairs: Vec<(&str, &str)> = overrides.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    config
+        .set_many(&pairs, true)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+
+    let level = tracing_level(config.get("loglevel").unwrap_or("notice"))?;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level)),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    runtime.block_on(async move {
+        let server = Server::bind(config).await?;
+        server.run(shutdown_signal()).await;
+        anyhow::Ok(())
+    })
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
