@@ -224,3 +224,100 @@ impl RawConn {
         }
     }
 }
+
+/// A real `redis-server` on a free port, for side-by-side comparisons of subtle behaviour.
+pub struct RealRedis {
+    child: Child,
+    port: u16,
+}
+
+impl RealRedis {
+    /// Starts `redis-server` (no persistence) on a free port.
+    ///
+    /// # Errors
+    /// If `redis-server` is not installed (`.ci/run` installs it) or does not start.
+    pub fn start() -> anyhow::Result<RealRedis> {
+        let port = free_port()?;
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context(
+                "redis-server is required for comparison tests (apt-get install redis-server)",
+            )?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if Instant::now() > deadline {
+                bail!("redis-server did not start on port {port}");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        Ok(RealRedis { child, port })
+    }
+
+    /// Its port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A connection to it.
+    ///
+    /// # Errors
+    /// If connecting fails.
+    pub async fn client(&self) -> anyhow::Result<redis::aio::MultiplexedConnection> {
+        let c = redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))?;
+        Ok(c.get_multiplexed_async_connection().await?)
+    }
+}
+
+impl Drop for RealRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Sends one command and renders its reply (value or error) as text for comparison.
+pub async fn reply_text(conn: &mut redis::aio::MultiplexedConnection, args: &[&str]) -> String {
+    let mut cmd = redis::cmd(args[0]);
+    for a in &args[1..] {
+        cmd.arg(*a);
+    }
+    match cmd.query_async::<redis::Value>(conn).await {
+        Ok(v) => format!("{v:?}"),
+        Err(e) => format!(
+            "ERR {}",
+            e.detail().map_or_else(|| e.to_string(), str::to_string)
+        ),
+    }
+}
+
+/// Runs each command on gears-host (`ours`) and on real Redis (`theirs`) in order and fails
+/// at the first reply that differs.
+///
+/// # Errors
+/// On the first difference, naming the command and both replies.
+pub async fn assert_same_replies(
+    ours: &mut redis::aio::MultiplexedConnection,
+    theirs: &mut redis::aio::MultiplexedConnection,
+    cmds: &[&[&str]],
+) -> anyhow::Result<()> {
+    for c in cmds {
+        let a = reply_text(ours, c).await;
+        let b = reply_text(theirs, c).await;
+        if a != b {
+            bail!("{c:?}: gears-host replied {a}, redis-server replied {b}");
+        }
+    }
+    Ok(())
+}

@@ -15,10 +15,18 @@ pub mod error;
 pub mod pubsub;
 pub mod reply;
 
+mod bitmaps;
+mod dump;
+mod hashes;
 mod keys;
+mod lists;
 mod server;
+mod sets;
+mod sort;
+mod streams;
 mod strings;
 mod tx;
+mod zsets;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -239,6 +247,14 @@ const FAMILIES: &[&[CommandSpec]] = &[
     server::COMMANDS,
     pubsub::COMMANDS,
     tx::COMMANDS,
+    lists::COMMANDS,
+    hashes::COMMANDS,
+    sets::COMMANDS,
+    zsets::COMMANDS,
+    streams::COMMANDS,
+    bitmaps::COMMANDS,
+    sort::COMMANDS,
+    dump::COMMANDS,
 ];
 
 static TABLE: LazyLock<Table> = LazyLock::new(|| {

@@ -1,0 +1,5 @@
+//! DUMP and RESTORE.
+
+use super::CommandSpec;
+
+pub(super) const COMMANDS: &[CommandSpec] = &[];

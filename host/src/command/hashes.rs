@@ -1,0 +1,5 @@
+//! Hash commands.
+
+use super::CommandSpec;
+
+pub(super) const COMMANDS: &[CommandSpec] = &[];

@@ -1,0 +1,5 @@
+//! Set commands.
+
+use super::CommandSpec;
+
+pub(super) const COMMANDS: &[CommandSpec] = &[];

@@ -1,0 +1,5 @@
+//! Stream commands.
+
+use super::CommandSpec;
+
+pub(super) const COMMANDS: &[CommandSpec] = &[];

@@ -1,0 +1,5 @@
+//! Sorted set commands.
+
+use super::CommandSpec;
+
+pub(super) const COMMANDS: &[CommandSpec] = &[];

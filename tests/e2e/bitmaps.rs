@@ -1,0 +1,1 @@
+//! bitmaps family tests (filled in by its slice).

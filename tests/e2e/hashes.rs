@@ -1,0 +1,1 @@
+//! hashes family tests (filled in by its slice).

@@ -1,0 +1,1 @@
+//! lists family tests (filled in by its slice).

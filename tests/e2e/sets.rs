@@ -1,0 +1,1 @@
+//! sets family tests (filled in by its slice).

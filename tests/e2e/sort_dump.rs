@@ -1,0 +1,1 @@
+//! sort_dump family tests (filled in by its slice).

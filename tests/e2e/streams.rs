@@ -1,0 +1,1 @@
+//! streams family tests (filled in by its slice).

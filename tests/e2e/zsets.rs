@@ -1,0 +1,1 @@
+//! zsets family tests (filled in by its slice).
