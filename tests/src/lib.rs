@@ -206,6 +206,26 @@ impl RawConn {
         Ok(out)
     }
 
+    /// Reads until the data read so far ends with `suffix`; returns all of it.
+    ///
+    /// # Errors
+    /// On I/O errors, EOF before the suffix, or a 5 s timeout.
+    pub async fn read_until(&mut self, suffix: &[u8]) -> anyhow::Result<Vec<u8>> {
+        use tokio::io::AsyncReadExt;
+        let mut out = Vec::new();
+        let mut buf = [0u8; 8192];
+        while !out.ends_with(suffix) {
+            let r = tokio::time::timeout(Duration::from_secs(5), self.stream.read(&mut buf))
+                .await
+                .context("timed out reading")??;
+            if r == 0 {
+                bail!("connection closed before {:?}", String::from_utf8_lossy(suffix));
+            }
+            out.extend_from_slice(&buf[..r]);
+        }
+        Ok(out)
+    }
+
     /// Whether the server closed the connection (reads EOF within 5 s).
     ///
     /// # Errors

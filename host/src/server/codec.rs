@@ -50,6 +50,7 @@ pub struct Decoder {
 struct Scan {
     started: bool,
     pos: usize,
+    count: i64,
     remaining: i64,
 }
 
@@ -104,15 +105,33 @@ impl Decoder {
                 Ok(Some((Request::Empty, used)))
             }
             Ok(Some(_)) => Err(self.scan_error(buf, max_bulk)),
-            Ok(None) => match self.scan(buf, max_bulk)? {
-                ScanOutcome::NeedMore(n) => {
-                    self.need = n;
-                    Ok(None)
-                }
-                // The scanner saw a whole request the decoder did not: malformed framing.
-                ScanOutcome::Complete => Err(ProtocolError("invalid bulk length".into())),
-            },
-            Err(_) => Err(self.scan_error(buf, max_bulk)),
+            Ok(None) => self.fallback(buf, max_bulk),
+            Err(_) => {
+                // Restart the scan from the frame start for an exact error.
+                self.scan = Scan::default();
+                self.fallback(buf, max_bulk)
+            }
+        }
+    }
+
+    /// Decides with Redis's own rules what `redis_protocol` could not decode: a request that
+    /// needs more bytes, a non-positive count (an empty request Redis skips), or an error.
+    fn fallback(&mut self, buf: &[u8], max_bulk: u64) -> Result<Option<(Request, usize)>, ProtocolError> {
+        match self.scan(buf, max_bulk)? {
+            ScanOutcome::NeedMore(n) => {
+                self.need = n;
+                Ok(None)
+            }
+            ScanOutcome::Complete if self.scan.count <= 0 => {
+                let used = self.scan.pos;
+                self.reset();
+                Ok(Some((Request::Empty, used)))
+            }
+            // The scanner saw a whole request the decoder did not: malformed framing.
+            ScanOutcome::Complete => {
+                self.reset();
+                Err(ProtocolError("invalid bulk length".into()))
+            }
         }
     }
 
@@ -145,6 +164,7 @@ impl Decoder {
             };
             s.started = true;
             s.pos = nl + 2;
+            s.count = n;
             s.remaining = n.max(0);
         }
         while s.remaining > 0 {
@@ -551,6 +571,7 @@ mod tests {
         assert_eq!(err(b"*1\r\nfoo\r\n"), "expected '$', got 'f'");
         assert_eq!(err(b"*1\r\n:5\r\n"), "expected '$', got ':'");
         assert_eq!(err(b"set \"foo bar\"x\r\n"), "unbalanced quotes in request");
+        assert_eq!(decode_all(b"*-10\r\n*0\r\n*1\r\n$4\r\nPING\r\n").unwrap(), vec![vec![b"PING".to_vec()]]);
     }
 
     #[test]

@@ -141,6 +141,16 @@ fn cleanup(shared: &Shared, client: &mut ClientState) {
 
 /// Encodes a reply unless CLIENT REPLY says to skip it.
 fn write_reply(wbuf: &mut BytesMut, client: &mut ClientState, reply: &Reply) {
+    // Push data (pub/sub confirmations and messages) is delivered even with CLIENT REPLY OFF.
+    let is_push = match reply {
+        Reply::Push(_) => true,
+        Reply::Many(items) => items.iter().all(|r| matches!(r, Reply::Push(_))),
+        _ => false,
+    };
+    if is_push {
+        codec::encode(reply, client.protocol, wbuf);
+        return;
+    }
     match client.reply_mode {
         ReplyMode::On => codec::encode(reply, client.protocol, wbuf),
         ReplyMode::Off => {}

@@ -1,0 +1,54 @@
+"""Fixtures: a gears-host binary (GEARS_HOST_BIN) on a free port, and redis-py clients."""
+import os
+import socket
+import subprocess
+import time
+
+import pytest
+import redis
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+@pytest.fixture(scope="session")
+def server():
+    binary = os.environ.get("GEARS_HOST_BIN")
+    if not binary:
+        pytest.fail("GEARS_HOST_BIN is not set; run scripts/test.sh")
+    port = free_port()
+    proc = subprocess.Popen([binary, "--port", str(port), "--loglevel", "warning"])
+    deadline = time.time() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if time.time() > deadline:
+                proc.kill()
+                pytest.fail("gears-host did not start")
+            time.sleep(0.05)
+    yield port
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture
+def r(server):
+    client = redis.Redis(port=server, decode_responses=True)
+    client.flushall()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def r3(server):
+    client = redis.Redis(port=server, protocol=3, decode_responses=True)
+    client.flushall()
+    yield client
+    client.close()
