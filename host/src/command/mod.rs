@@ -369,6 +369,8 @@ pub struct Store {
     pub stats: ServerStats,
     /// MONITOR clients.
     pub monitors: Vec<Arc<ClientInfo>>,
+    /// When the current command started (command statistics read one clock per command).
+    cmd_clock: Instant,
 }
 
 impl Store {
@@ -385,9 +387,17 @@ impl Store {
                 ..ServerStats::default()
             },
             monitors: Vec::new(),
+            cmd_clock: Instant::now(),
         };
         store.apply_config();
         store
+    }
+
+    /// Starts a batch of commands: reads the clock once for expiry decisions and statistics.
+    /// Every holder of the lock that runs commands (connections, cron, functions) calls it.
+    pub fn begin_batch(&mut self) {
+        self.ks.set_now(unix_ms());
+        self.cmd_clock = Instant::now();
     }
 
     /// Pushes config values that change running behaviour into the keyspace.
@@ -637,12 +647,12 @@ pub fn run(ctx: &mut Ctx<'_>, cmd: CmdRef, argv: &[&[u8]]) -> Reply {
     let Some(handler) = cmd.spec.handler else {
         return error_reply(ctx.store, &CmdError::Arity(cmd.full_name.to_string()));
     };
-    if !ctx.in_exec {
-        ctx.store.ks.set_now(unix_ms());
-    }
-    let start = Instant::now();
     let result = handler(ctx, Args::new(argv));
-    let usec = start.elapsed().as_micros() as u64;
+    // One clock read per command: the time since the previous command ended (or the batch
+    // began) is this command's.
+    let end = Instant::now();
+    let usec = end.duration_since(ctx.store.cmd_clock).as_micros() as u64;
+    ctx.store.cmd_clock = end;
     let stat = &mut ctx.store.stats.commands[cmd.id];
     stat.calls += 1;
     stat.usec += usec;

@@ -228,6 +228,12 @@ macro_rules! typed_access {
 }
 
 impl DbView<'_> {
+    /// The LRU clock (seconds) derived from the cached command time.
+    #[inline]
+    fn lru(&self) -> u32 {
+        (self.now / 1000) as u32
+    }
+
     /// The command's cached time in Unix milliseconds.
     pub fn now(&self) -> i64 {
         self.now
@@ -298,11 +304,12 @@ impl DbView<'_> {
 
     /// A read lookup: lazy expiry, hit/miss statistics, access time, and the `keymiss` event.
     pub fn read(&mut self, key: &[u8]) -> Option<&Value> {
+        let lru = self.lru();
         self.expire_if_needed(key);
         match self.db.map.get_mut(key) {
             Some(e) => {
                 self.stats.keyspace_hits += 1;
-                e.lru = lru_clock();
+                e.lru = lru;
                 e.freq = e.freq.saturating_add(1);
                 Some(&e.value)
             }
@@ -317,9 +324,10 @@ impl DbView<'_> {
 
     /// A write lookup: lazy expiry and access time, no hit/miss statistics.
     pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Value> {
+        let lru = self.lru();
         self.expire_if_needed(key);
         let e = self.db.map.get_mut(key)?;
-        e.lru = lru_clock();
+        e.lru = lru;
         Some(&mut e.value)
     }
 
@@ -335,7 +343,7 @@ impl DbView<'_> {
             Entry {
                 value,
                 expire: None,
-                lru: lru_clock(),
+                lru: self.lru(),
                 freq: 0,
             },
         );
@@ -346,11 +354,12 @@ impl DbView<'_> {
     /// TTL unless `keep_ttl`. Signals the modification; the caller emits the command's event.
     /// Returns whether the key existed.
     pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool) -> bool {
+        let lru = self.lru();
         self.expire_if_needed(key);
         let existed = match self.db.map.get_mut(key) {
             Some(e) => {
                 e.value = value;
-                e.lru = lru_clock();
+                e.lru = lru;
                 if !keep_ttl && e.expire.take().is_some() {
                     self.db.expires.swap_remove(key);
                 }

@@ -21,7 +21,6 @@ use crate::command::client::ReplyMode;
 use crate::command::{
     self, Blocked, ClientInfo, ClientState, Ctx, Pending, PushMsg, Reply, Shared,
 };
-use crate::keyspace::unix_ms;
 
 /// Flush the write buffer mid-batch once it holds this much.
 const MAX_BATCH_OUTPUT: usize = 1024 * 1024;
@@ -180,6 +179,7 @@ impl Conn {
         let mut off = 0;
         let mut end = BatchEnd::Drained;
         let mut ran = 0u64;
+        let mut now_ms = 0;
         {
             let mut guard = None;
             loop {
@@ -203,12 +203,17 @@ impl Conn {
                     }
                     Request::Inline(a) => a.iter().map(Vec::as_slice).collect(),
                 };
-                let store = guard.get_or_insert_with(|| shared.store.lock());
+                let store = guard.get_or_insert_with(|| {
+                    let mut g = shared.store.lock();
+                    g.begin_batch();
+                    g
+                });
                 let reply = {
                     let mut ctx = Ctx::new(store, client, shared);
                     command::dispatch(&mut ctx, &argv)
                 };
                 ran += 1;
+                now_ms = store.ks.now_ms();
                 match reply {
                     Reply::Wait(p) => {
                         end = BatchEnd::Blocked(p);
@@ -233,7 +238,7 @@ impl Conn {
                 .commands_processed
                 .fetch_add(ran, Ordering::Relaxed);
             if let Some(info) = &client.info {
-                info.last_interaction.store(unix_ms(), Ordering::Relaxed);
+                info.last_interaction.store(now_ms, Ordering::Relaxed);
                 info.db.store(client.db, Ordering::Relaxed);
                 info.commands.fetch_add(ran, Ordering::Relaxed);
                 *info.last_cmd.lock() = client.last_cmd;

@@ -165,6 +165,7 @@ async fn cron(shared: Arc<Shared>) {
         let hz = shared.store.lock().config.get_i64("hz").clamp(1, 500) as u64;
         tokio::time::sleep(Duration::from_millis(1000 / hz)).await;
         let mut store = shared.store.lock();
+        store.begin_batch();
         // Redis's slow cycle takes at most 25% of a cron period.
         let budget = Duration::from_micros(250_000 / hz);
         store.ks.active_expire_cycle(budget);

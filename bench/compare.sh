@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Side-by-side throughput: a real redis-server and gears-host on free ports, redis-benchmark
+# against each in turn (interleaved), several rounds; prints each test's median ops/s for both
+# and the ratio gears-host / redis-server. Never run in CI.
+#
+#   bench/compare.sh                 # defaults below
+#   ROUNDS=5 N=500000 bench/compare.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS="${ROUNDS:-3}"
+N="${N:-200000}"
+CLIENTS="${CLIENTS:-50}"
+TESTS="${TESTS:-set,get,incr,lpush,lpop,sadd,hset,zadd,xadd}"
+PIPELINES="${PIPELINES:-1 16}"
+BIN="${GEARS_HOST_BIN:-target/release/gears-host}"
+[ -x "$BIN" ] || cargo build --release -p gears-host
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+RP=$(free_port); GP=$(free_port)
+redis-server --port "$RP" --save "" --appendonly no --daemonize no >/dev/null &
+RPID=$!
+"$BIN" --port "$GP" --loglevel warning &
+GPID=$!
+trap 'kill $RPID $GPID 2>/dev/null; wait 2>/dev/null' EXIT
+sleep 0.5
+OUT=$(mktemp -d)
+run() { # port pipeline round label
+  redis-benchmark -p "$1" -t "$TESTS" -n "$N" -c "$CLIENTS" -P "$2" -r 100000 --csv 2>/dev/null \
+    | tail -n +2 | tr -d '"' | awk -F, -v l="$4" -v p="$2" '{print l" P"p" "$1" "$2}' >> "$OUT/raw"
+}
+for r in $(seq "$ROUNDS"); do
+  for p in $PIPELINES; do
+    run "$RP" "$p" "$r" redis
+    run "$GP" "$p" "$r" gears
+  done
+done
+echo "| test | pipeline | redis-server ops/s | gears-host ops/s | ratio |"
+echo "|---|---|---|---|---|"
+python3 - "$OUT/raw" <<'PY'
+import sys, statistics, collections
+d = collections.defaultdict(list)
+for line in open(sys.argv[1]):
+    who, p, test, ops = line.split(maxsplit=3)
+    test = test.split()[0]
+    d[(test, p, who)].append(float(ops))
+tests = []
+for (t, p, _) in d:
+    if (t, p) not in tests:
+        tests.append((t, p))
+for t, p in tests:
+    r = statistics.median(d[(t, p, "redis")])
+    g = statistics.median(d.get((t, p, "gears"), [0]))
+    print(f"| {t} | {p[1:]} | {r:,.0f} | {g:,.0f} | {g / r:.2f}x |")
+PY
