@@ -2,10 +2,14 @@
 
 mod bitmaps;
 mod hashes;
+mod keys;
 mod lists;
 mod protocol;
+mod pubsub;
+mod server;
 mod sets;
 mod sort_dump;
 mod streams;
 mod strings;
+mod tx;
 mod zsets;

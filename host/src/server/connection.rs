@@ -47,6 +47,7 @@ pub async fn serve(
     mut push_rx: mpsc::UnboundedReceiver<PushMsg>,
 ) {
     let mut client = ClientState::new(info.clone());
+    client.authenticated = !shared.limits.requires_auth.load(Ordering::Relaxed);
     let mut conn = Conn {
         rbuf: BytesMut::with_capacity(READ_CHUNK),
         wbuf: BytesMut::with_capacity(READ_CHUNK),
