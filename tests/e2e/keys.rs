@@ -11,7 +11,10 @@ async fn del_exists_type_count_correctly() -> anyhow::Result<()> {
     let srv = TestServer::start().await?;
     let mut c = srv.client().await?;
     let _: () = c.mset(&[("a", "1"), ("b", "2")]).await?;
-    let n: i64 = redis::cmd("EXISTS").arg(&["a", "a", "b", "nope"]).query_async(&mut c).await?;
+    let n: i64 = redis::cmd("EXISTS")
+        .arg(&["a", "a", "b", "nope"])
+        .query_async(&mut c)
+        .await?;
     assert_eq!(n, 3, "repeated keys count each time");
     let t: String = redis::cmd("TYPE").arg("a").query_async(&mut c).await?;
     assert_eq!(t, "string");
@@ -33,7 +36,11 @@ async fn expire_ttl_and_lazy_expiry() -> anyhow::Result<()> {
     assert_eq!(ttl, -1);
     let ttl: i64 = c.ttl("missing").await?;
     assert_eq!(ttl, -2);
-    let ok: i64 = redis::cmd("PEXPIRE").arg("k").arg(100).query_async(&mut c).await?;
+    let ok: i64 = redis::cmd("PEXPIRE")
+        .arg("k")
+        .arg(100)
+        .query_async(&mut c)
+        .await?;
     assert_eq!(ok, 1);
     let pttl: i64 = c.pttl("k").await?;
     assert!((1..=100).contains(&pttl), "{pttl}");
@@ -50,11 +57,23 @@ async fn active_expiry_removes_keys_nobody_reads() -> anyhow::Result<()> {
     let srv = TestServer::start().await?;
     let mut c = srv.client().await?;
     for i in 0..100 {
-        let _: () = redis::cmd("SET").arg(format!("k{i}")).arg(i).arg("PX").arg(50).query_async(&mut c).await?;
+        let _: () = redis::cmd("SET")
+            .arg(format!("k{i}"))
+            .arg(i)
+            .arg("PX")
+            .arg(50)
+            .query_async(&mut c)
+            .await?;
     }
     eventually(Duration::from_secs(5), || {
         let mut c = c.clone();
-        async move { redis::cmd("DBSIZE").query_async::<i64>(&mut c).await.unwrap_or(-1) == 0 }
+        async move {
+            redis::cmd("DBSIZE")
+                .query_async::<i64>(&mut c)
+                .await
+                .unwrap_or(-1)
+                == 0
+        }
     })
     .await?;
     let info: String = redis::cmd("INFO").arg("stats").query_async(&mut c).await?;
@@ -159,9 +178,17 @@ async fn scan_returns_every_key_once_without_writes() -> anyhow::Result<()> {
         cursor = next;
     }
     let unique: HashSet<_> = seen.iter().cloned().collect();
-    assert_eq!(unique.len(), seen.len(), "no duplicates without concurrent writes");
+    assert_eq!(
+        unique.len(),
+        seen.len(),
+        "no duplicates without concurrent writes"
+    );
     assert_eq!(unique.len(), 111, "key:1, key:10..19, key:100..199");
-    let err = redis::cmd("SCAN").arg("abc").query_async::<redis::Value>(&mut c).await.unwrap_err();
+    let err = redis::cmd("SCAN")
+        .arg("abc")
+        .query_async::<redis::Value>(&mut c)
+        .await
+        .unwrap_err();
     assert_eq!(err.detail(), Some("invalid cursor"));
     Ok(())
 }
@@ -177,8 +204,12 @@ async fn scan_keeps_its_guarantee_while_keys_are_deleted() -> anyhow::Result<()>
     let mut seen = HashSet::new();
     let mut victim = 1000;
     loop {
-        let (next, batch): (u64, Vec<String>) =
-            redis::cmd("SCAN").arg(cursor).arg("COUNT").arg(50).query_async(&mut c).await?;
+        let (next, batch): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("COUNT")
+            .arg(50)
+            .query_async(&mut c)
+            .await?;
         seen.extend(batch);
         for _ in 0..20 {
             if victim < 2000 {
@@ -203,11 +234,23 @@ async fn scan_type_filter_and_keys_pattern() -> anyhow::Result<()> {
     let mut c = srv.client().await?;
     let _: () = c.set("s1", "x").await?;
     let _: () = c.set("s2", "x").await?;
-    let (_, keys): (u64, Vec<String>) =
-        redis::cmd("SCAN").arg(0).arg("TYPE").arg("string").arg("COUNT").arg(100).query_async(&mut c).await?;
+    let (_, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+        .arg(0)
+        .arg("TYPE")
+        .arg("string")
+        .arg("COUNT")
+        .arg(100)
+        .query_async(&mut c)
+        .await?;
     assert_eq!(keys.len(), 2);
-    let (_, keys): (u64, Vec<String>) =
-        redis::cmd("SCAN").arg(0).arg("TYPE").arg("hash").arg("COUNT").arg(100).query_async(&mut c).await?;
+    let (_, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+        .arg(0)
+        .arg("TYPE")
+        .arg("hash")
+        .arg("COUNT")
+        .arg(100)
+        .query_async(&mut c)
+        .await?;
     assert!(keys.is_empty());
     let mut k: Vec<String> = c.keys("s[12]").await?;
     k.sort();
@@ -223,16 +266,37 @@ async fn object_encoding_follows_redis_rules() -> anyhow::Result<()> {
     let _: () = c.set("e", "hello").await?;
     let _: () = c.set("r", "x".repeat(45)).await?;
     for (k, enc) in [("i", "int"), ("e", "embstr"), ("r", "raw")] {
-        let got: String = redis::cmd("OBJECT").arg("ENCODING").arg(k).query_async(&mut c).await?;
+        let got: String = redis::cmd("OBJECT")
+            .arg("ENCODING")
+            .arg(k)
+            .query_async(&mut c)
+            .await?;
         assert_eq!(got, enc, "{k}");
     }
     let _: i64 = c.append("e", "!").await?;
-    let got: String = redis::cmd("OBJECT").arg("ENCODING").arg("e").query_async(&mut c).await?;
+    let got: String = redis::cmd("OBJECT")
+        .arg("ENCODING")
+        .arg("e")
+        .query_async(&mut c)
+        .await?;
     assert_eq!(got, "raw", "APPEND makes a string raw");
-    let got: Option<String> = redis::cmd("OBJECT").arg("ENCODING").arg("nope").query_async(&mut c).await?;
+    let got: Option<String> = redis::cmd("OBJECT")
+        .arg("ENCODING")
+        .arg("nope")
+        .query_async(&mut c)
+        .await?;
     assert_eq!(got, None);
-    let err = redis::cmd("OBJECT").arg("FREQ").arg("i").query_async::<redis::Value>(&mut c).await.unwrap_err();
-    assert!(err.to_string().contains("LFU maxmemory policy is not selected"), "{err}");
+    let err = redis::cmd("OBJECT")
+        .arg("FREQ")
+        .arg("i")
+        .query_async::<redis::Value>(&mut c)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("LFU maxmemory policy is not selected"),
+        "{err}"
+    );
     Ok(())
 }
 
@@ -241,13 +305,21 @@ async fn swapdb_and_flush_affect_the_right_databases() -> anyhow::Result<()> {
     let srv = TestServer::start().await?;
     let mut c = srv.client().await?;
     let _: () = c.set("in0", "a").await?;
-    let _: () = redis::cmd("SWAPDB").arg(0).arg(1).query_async(&mut c).await?;
+    let _: () = redis::cmd("SWAPDB")
+        .arg(0)
+        .arg(1)
+        .query_async(&mut c)
+        .await?;
     assert!(!c.exists::<_, bool>("in0").await?);
     let _: () = redis::cmd("SELECT").arg(1).query_async(&mut c).await?;
     assert!(c.exists::<_, bool>("in0").await?);
     let _: () = redis::cmd("FLUSHDB").query_async(&mut c).await?;
     assert!(!c.exists::<_, bool>("in0").await?);
-    let err = redis::cmd("SELECT").arg(16).query_async::<redis::Value>(&mut c).await.unwrap_err();
+    let err = redis::cmd("SELECT")
+        .arg(16)
+        .query_async::<redis::Value>(&mut c)
+        .await
+        .unwrap_err();
     assert_eq!(err.detail(), Some("DB index is out of range"));
     Ok(())
 }

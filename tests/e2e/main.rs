@@ -1,5 +1,6 @@
 //! End-to-end tests: one binary, one module per family or feature.
 
+mod architecture;
 mod bitmaps;
 mod hashes;
 mod keys;

@@ -124,7 +124,10 @@ async fn client_that_never_reads_does_not_stall_others() -> anyhow::Result<()> {
         let pong: String = redis::cmd("PING").query_async(&mut c).await?;
         assert_eq!(pong, "PONG");
     }
-    assert!(start.elapsed() < Duration::from_secs(5), "PINGs were stalled");
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "PINGs were stalled"
+    );
     let _greedy = send.await?;
     Ok(())
 }
@@ -135,11 +138,21 @@ async fn resp3_hello_switches_reply_types() -> anyhow::Result<()> {
     let mut c = RawConn::connect(srv.addr()).await?;
     c.send(b"HELLO 3\r\nPING\r\n").await?;
     let hello = c.read_until(b"+PONG\r\n").await?;
-    assert!(hello.starts_with(b"%7\r\n"), "{}", String::from_utf8_lossy(&hello));
+    assert!(
+        hello.starts_with(b"%7\r\n"),
+        "{}",
+        String::from_utf8_lossy(&hello)
+    );
     c.send(b"CONFIG GET hz\r\nGET missing\r\n").await?;
-    assert_eq!(c.read_at_least(23).await?, b"%1\r\n$2\r\nhz\r\n$2\r\n10\r\n_\r\n");
+    assert_eq!(
+        c.read_at_least(23).await?,
+        b"%1\r\n$2\r\nhz\r\n$2\r\n10\r\n_\r\n"
+    );
     c.send(b"HELLO 4\r\n").await?;
-    assert_eq!(c.read_at_least(1).await?, b"-NOPROTO unsupported protocol version\r\n");
+    assert_eq!(
+        c.read_at_least(1).await?,
+        b"-NOPROTO unsupported protocol version\r\n"
+    );
     Ok(())
 }
 
@@ -172,7 +185,9 @@ async fn binary_serves_and_shuts_down_on_command() -> anyhow::Result<()> {
     let _: () = c.set("k", "v").await?;
     let v: String = c.get("k").await?;
     assert_eq!(v, "v");
-    let _ = redis::cmd("SHUTDOWN").query_async::<redis::Value>(&mut c).await;
+    let _ = redis::cmd("SHUTDOWN")
+        .query_async::<redis::Value>(&mut c)
+        .await;
     let child = srv.child_mut().expect("spawned server has a child");
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -180,7 +195,10 @@ async fn binary_serves_and_shuts_down_on_command() -> anyhow::Result<()> {
             assert!(status.success(), "exit status {status}");
             break;
         }
-        assert!(Instant::now() < deadline, "server did not exit after SHUTDOWN");
+        assert!(
+            Instant::now() < deadline,
+            "server did not exit after SHUTDOWN"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     Ok(())
@@ -201,7 +219,10 @@ async fn binary_exits_cleanly_on_sigterm() -> anyhow::Result<()> {
             assert!(status.success(), "exit status {status}");
             break;
         }
-        assert!(Instant::now() < deadline, "server did not exit after SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "server did not exit after SIGTERM"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     Ok(())

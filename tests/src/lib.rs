@@ -219,7 +219,10 @@ impl RawConn {
                 .await
                 .context("timed out reading")??;
             if r == 0 {
-                bail!("connection closed before {:?}", String::from_utf8_lossy(suffix));
+                bail!(
+                    "connection closed before {:?}",
+                    String::from_utf8_lossy(suffix)
+                );
             }
             out.extend_from_slice(&buf[..r]);
         }

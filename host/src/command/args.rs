@@ -96,6 +96,11 @@ impl<'a> Args<'a> {
     }
 }
 
+/// Parses a canonical decimal integer (`string2ll`), `None` if it is not one.
+pub fn parse_int(a: &[u8]) -> Option<i64> {
+    parse_i64(a)
+}
+
 /// Parses an integer argument (`string2ll`).
 ///
 /// # Errors

@@ -162,7 +162,7 @@ fn expire_generic(
     }
     let invalid = || CmdError::owned(format!("ERR invalid expire time in '{cmd}' command"));
     if secs {
-        if when > i64::MAX / 1000 || when < i64::MIN / 1000 {
+        if !(i64::MIN / 1000..=i64::MAX / 1000).contains(&when) {
             return Err(invalid());
         }
         when *= 1000;
@@ -178,7 +178,7 @@ fn expire_generic(
     // A key without TTL counts as an infinite TTL for GT and LT.
     let ok = match current {
         None => !(f.xx || f.gt),
-        Some(cur) => !f.nx && !(f.gt && when <= cur) && !(f.lt && when >= cur),
+        Some(cur) => !f.nx && (!f.gt || when > cur) && (!f.lt || when < cur),
     };
     if !ok {
         return Ok(Reply::Int(0));

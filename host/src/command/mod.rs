@@ -44,6 +44,7 @@ pub use pubsub::{PubSub, PushMsg};
 pub use reply::Reply;
 
 use crate::config::Config;
+pub use crate::keyspace::unix_ms as now_ms;
 use crate::keyspace::{Keyspace, NotifyFlags, unix_ms};
 
 /// What a handler returns.
@@ -725,29 +726,29 @@ pub fn dispatch(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> Reply {
             )),
         );
     }
-    if let Some(multi) = ctx.client.multi.as_mut() {
-        if !matches!(
+    if let Some(multi) = ctx.client.multi.as_mut()
+        && !matches!(
             top_name,
             "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
-        ) {
-            if cmd.spec.flags.contains(Flags::NO_MULTI) {
-                multi.failed = true;
-                return error_reply(
-                    ctx.store,
-                    &CmdError::owned(format!("ERR Command not allowed inside a transaction")),
-                );
-            }
-            multi.queued.push(
-                argv.iter()
-                    .map(|a| bytes::Bytes::copy_from_slice(a))
-                    .collect(),
+        )
+    {
+        if cmd.spec.flags.contains(Flags::NO_MULTI) {
+            multi.failed = true;
+            return error_reply(
+                ctx.store,
+                &CmdError::owned("ERR Command not allowed inside a transaction".to_string()),
             );
-            if let Some(info) = &ctx.client.info {
-                info.multi
-                    .store(multi.queued.len() as i64, Ordering::Relaxed);
-            }
-            return Reply::simple("QUEUED");
         }
+        multi.queued.push(
+            argv.iter()
+                .map(|a| bytes::Bytes::copy_from_slice(a))
+                .collect(),
+        );
+        if let Some(info) = &ctx.client.info {
+            info.multi
+                .store(multi.queued.len() as i64, Ordering::Relaxed);
+        }
+        return Reply::simple("QUEUED");
     }
     if !ctx.store.monitors.is_empty() && !cmd.spec.flags.contains(Flags::SKIP_MONITOR) {
         feed_monitors(ctx, argv);

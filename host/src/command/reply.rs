@@ -7,6 +7,9 @@ use bytes::Bytes;
 
 use super::blocking::Pending;
 
+/// Formats a double as Redis 7.0's `%.17g` (RESP2 double replies).
+pub use crate::keyspace::string::format_f64_g17 as format_double;
+
 /// A command reply.
 #[derive(Debug)]
 pub enum Reply {

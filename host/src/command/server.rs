@@ -468,7 +468,6 @@ fn info_section(ctx: &mut Ctx<'_>, section: &str, out: &mut String) {
                     .unwrap_or_default(),
             );
             w(out, "config_file", &"");
-            return;
         }
         "clients" => {
             out.push_str("# Clients\r\n");
@@ -668,7 +667,7 @@ fn config_get(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
 fn config_set(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
     args.next_bytes()?;
     let rest = args.rest();
-    if rest.len() % 2 != 0 {
+    if !rest.len().is_multiple_of(2) {
         return Err(CmdError::Arity("config|set".into()));
     }
     let owned: Vec<(String, String)> = rest
@@ -687,7 +686,7 @@ fn config_set(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
     ctx.store
         .config
         .set_many(&pairs, false)
-        .map_err(|e| CmdError::err(e))?;
+        .map_err(CmdError::err)?;
     ctx.store.apply_config();
     ctx.shared.sync_limits(&ctx.store.config);
     Ok(Reply::Ok)
@@ -938,7 +937,7 @@ fn client_kill(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
         kill(ctx, target);
         return Ok(Reply::Ok);
     }
-    if rest.len() % 2 != 0 {
+    if !rest.len().is_multiple_of(2) {
         return Err(CmdError::Syntax);
     }
     let mut id = None;

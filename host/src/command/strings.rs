@@ -336,7 +336,7 @@ fn mget(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
 
 fn pairs_or_arity<'a>(args: &Args<'a>, cmd: &str) -> Result<&'a [&'a [u8]], CmdError> {
     let rest = args.rest();
-    if rest.len() % 2 != 0 {
+    if !rest.len().is_multiple_of(2) {
         return Err(CmdError::Arity(cmd.into()));
     }
     Ok(rest)

@@ -328,7 +328,7 @@ impl Keyspace {
         self.dbs
             .iter()
             .enumerate()
-            .filter(|(_, d)| d.len() > 0)
+            .filter(|(_, d)| !d.is_empty())
             .map(|(i, d)| (i, d.len(), d.volatile_len()))
             .collect()
     }

@@ -14,8 +14,8 @@ use redis_protocol::resp3::types::{
 };
 use smallvec::SmallVec;
 
+use crate::command::reply::format_double;
 use crate::command::{Protocol, Reply};
-use crate::keyspace::string::format_f64_g17;
 
 /// Longest header line or inline request Redis accepts (`PROTO_INLINE_MAX_SIZE`).
 const INLINE_MAX: usize = 64 * 1024;
@@ -116,7 +116,11 @@ impl Decoder {
 
     /// Decides with Redis's own rules what `redis_protocol` could not decode: a request that
     /// needs more bytes, a non-positive count (an empty request Redis skips), or an error.
-    fn fallback(&mut self, buf: &[u8], max_bulk: u64) -> Result<Option<(Request, usize)>, ProtocolError> {
+    fn fallback(
+        &mut self,
+        buf: &[u8],
+        max_bulk: u64,
+    ) -> Result<Option<(Request, usize)>, ProtocolError> {
         match self.scan(buf, max_bulk)? {
             ScanOutcome::NeedMore(n) => {
                 self.need = n;
@@ -213,7 +217,7 @@ fn memchr_r(b: &[u8]) -> Option<usize> {
 }
 
 fn parse_len(b: &[u8]) -> Option<i64> {
-    crate::keyspace::string::parse_i64(b)
+    crate::command::args::parse_int(b)
 }
 
 fn decode_inline(buf: &[u8]) -> Result<Option<(Request, usize)>, ProtocolError> {
@@ -375,7 +379,7 @@ fn to_frame2(reply: &Reply) -> Frame2 {
         Reply::Bulk(b) | Reply::Verbatim(_, b) => Frame2::BulkString(b.clone()),
         Reply::Null | Reply::NoReply | Reply::Wait(_) => Frame2::Null,
         Reply::NullArray => Frame2::Null,
-        Reply::Double(d) => Frame2::BulkString(Bytes::from(format_f64_g17(*d))),
+        Reply::Double(d) => Frame2::BulkString(Bytes::from(format_double(*d))),
         Reply::Array(items) | Reply::Set(items) | Reply::Push(items) | Reply::Many(items) => {
             Frame2::Array(items.iter().map(to_frame2).collect())
         }
@@ -571,7 +575,10 @@ mod tests {
         assert_eq!(err(b"*1\r\nfoo\r\n"), "expected '$', got 'f'");
         assert_eq!(err(b"*1\r\n:5\r\n"), "expected '$', got ':'");
         assert_eq!(err(b"set \"foo bar\"x\r\n"), "unbalanced quotes in request");
-        assert_eq!(decode_all(b"*-10\r\n*0\r\n*1\r\n$4\r\nPING\r\n").unwrap(), vec![vec![b"PING".to_vec()]]);
+        assert_eq!(
+            decode_all(b"*-10\r\n*0\r\n*1\r\n$4\r\nPING\r\n").unwrap(),
+            vec![vec![b"PING".to_vec()]]
+        );
     }
 
     #[test]

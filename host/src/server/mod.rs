@@ -17,9 +17,9 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, mpsc};
 use tracing::Instrument;
 
+use crate::command::now_ms;
 use crate::command::{self, ClientInfo, Shared};
 use crate::config::Config;
-use crate::keyspace::unix_ms;
 
 /// A bound server, ready to run.
 pub struct Server {
@@ -140,7 +140,7 @@ fn accept(shared: &Arc<Shared>, socket: tokio::net::TcpStream, peer: SocketAddr)
         name: Mutex::new(None),
         lib: Mutex::new((String::new(), String::new())),
         db: AtomicUsize::new(0),
-        last_interaction: AtomicI64::new(unix_ms()),
+        last_interaction: AtomicI64::new(now_ms()),
         last_cmd: Mutex::new("NULL"),
         sub: AtomicUsize::new(0),
         psub: AtomicUsize::new(0),
