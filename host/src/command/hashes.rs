@@ -86,7 +86,7 @@ fn hash_err(e: HashError) -> CmdError {
 fn set_pairs(ctx: &mut Ctx<'_>, mut args: Args<'_>, cmd: &str) -> Result<usize, CmdError> {
     let key = args.next_bytes()?;
     let pairs = args.rest();
-    if pairs.is_empty() || pairs.len() % 2 != 0 {
+    if pairs.is_empty() || !pairs.len().is_multiple_of(2) {
         return Err(CmdError::Arity(cmd.into()));
     }
     let mut db = ctx.db();

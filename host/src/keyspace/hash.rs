@@ -34,6 +34,9 @@ pub enum HashError {
     NanOrInfinity,
 }
 
+/// A field and its value, borrowed from a hash.
+pub type FieldValue<'a> = (&'a [u8], &'a [u8]);
+
 impl Default for HashValue {
     fn default() -> Self {
         HashValue {
@@ -65,12 +68,12 @@ impl HashValue {
     }
 
     /// Every field and value, in slot order (insertion order for a listpack-sized hash).
-    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+    pub fn iter(&self) -> impl Iterator<Item = FieldValue<'_>> {
         self.map.iter().map(|(f, v)| (&**f, &**v))
     }
 
     /// The field and value in slot `i`.
-    pub fn entry_at(&self, i: usize) -> Option<(&[u8], &[u8])> {
+    pub fn entry_at(&self, i: usize) -> Option<FieldValue<'_>> {
         self.map.get_index(i).map(|(f, v)| (&**f, &**v))
     }
 
@@ -150,7 +153,7 @@ impl HashValue {
 
     /// One HSCAN step from `cursor`: up to `count` slots (everything at once while the hash is
     /// listpack-sized, as Redis does) and the next cursor.
-    pub fn scan(&self, cursor: u64, count: usize) -> (Vec<(&[u8], &[u8])>, u64) {
+    pub fn scan(&self, cursor: u64, count: usize) -> (Vec<FieldValue<'_>>, u64) {
         if !self.big {
             return (self.iter().collect(), 0);
         }
