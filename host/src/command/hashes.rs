@@ -326,9 +326,7 @@ fn hrandfield(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
 
 /// Checks a SCAN-family cursor the way Redis does before looking the key up.
 pub(super) fn check_cursor(raw: &[u8]) -> Result<(), CmdError> {
-    std::str::from_utf8(raw)
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
+    super::keys::parse_cursor(raw)
         .map(|_| ())
         .ok_or(CmdError::msg("ERR invalid cursor"))
 }

@@ -408,16 +408,28 @@ pub(super) struct ScanOpts<'a> {
     pub type_filter: Option<&'a [u8]>,
 }
 
+/// Parses a cursor as C's `strtoul` does for Redis: optional sign (a negative value wraps, so
+/// `-1` is the largest cursor), decimal digits, nothing else.
+pub(super) fn parse_cursor(raw: &[u8]) -> Option<u64> {
+    let (neg, digits) = match raw.first() {
+        Some(b'-') => (true, &raw[1..]),
+        Some(b'+') => (false, &raw[1..]),
+        _ => (false, raw),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let v: u64 = std::str::from_utf8(digits).ok()?.parse().ok()?;
+    Some(if neg { v.wrapping_neg() } else { v })
+}
+
 /// Parses `cursor [MATCH pattern] [COUNT count] [TYPE type]`.
 pub(super) fn scan_opts<'a>(
     args: &mut Args<'a>,
     allow_type: bool,
 ) -> Result<ScanOpts<'a>, CmdError> {
     let raw = args.next_bytes()?;
-    let cursor = std::str::from_utf8(raw)
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .ok_or(CmdError::msg("ERR invalid cursor"))?;
+    let cursor = parse_cursor(raw).ok_or(CmdError::msg("ERR invalid cursor"))?;
     let mut o = ScanOpts {
         cursor,
         pattern: None,

@@ -16,8 +16,10 @@ pub mod pubsub;
 pub mod reply;
 
 mod bitmaps;
+mod connection;
 mod dump;
 mod hashes;
+mod introspect;
 mod keys;
 mod lists;
 mod server;
@@ -246,6 +248,8 @@ const FAMILIES: &[&[CommandSpec]] = &[
     strings::COMMANDS,
     keys::COMMANDS,
     server::COMMANDS,
+    connection::COMMANDS,
+    introspect::COMMANDS,
     pubsub::COMMANDS,
     tx::COMMANDS,
     lists::COMMANDS,

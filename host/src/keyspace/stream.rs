@@ -19,3 +19,13 @@ pub struct StreamValue {
     /// The last id generated or set.
     pub last_id: StreamId,
 }
+
+impl StreamValue {
+    /// An estimate of the heap bytes of the entries (MEMORY USAGE).
+    pub fn approx_entries_size(&self) -> usize {
+        self.entries
+            .values()
+            .map(|fields| 32 + fields.iter().map(|f| f.len() + 16).sum::<usize>())
+            .sum()
+    }
+}

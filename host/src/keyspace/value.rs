@@ -125,6 +125,25 @@ impl Value {
         }
     }
 
+    /// An estimate of the heap bytes the value uses (MEMORY USAGE).
+    pub fn approx_size(&self) -> usize {
+        const ELEM: usize = 24;
+        match self {
+            Value::Str(s) => s.len() + 8,
+            Value::List(l) => l.items.iter().map(|i| i.len() + ELEM).sum::<usize>() + 32,
+            Value::Hash(h) => {
+                h.map
+                    .iter()
+                    .map(|(k, v)| k.len() + v.len() + 2 * ELEM)
+                    .sum::<usize>()
+                    + 64
+            }
+            Value::Set(s) => s.members.iter().map(|m| m.len() + ELEM).sum::<usize>() + 64,
+            Value::ZSet(z) => z.dict.keys().map(|m| 2 * m.len() + 3 * ELEM).sum::<usize>() + 96,
+            Value::Stream(s) => std::mem::size_of_val(&**s) + s.approx_entries_size(),
+        }
+    }
+
     /// Whether a collection became empty (Redis deletes empty collections).
     pub fn is_empty_collection(&self) -> bool {
         match self {
