@@ -640,7 +640,8 @@ impl StreamValue {
                 .map(|v| lp_str_len(v))
                 .sum::<usize>();
         } else {
-            bytes += lp_u64_len(numfields as u64) + fields.iter().map(|f| lp_str_len(f)).sum::<usize>();
+            bytes +=
+                lp_u64_len(numfields as u64) + fields.iter().map(|f| lp_str_len(f)).sum::<usize>();
             lp_count += numfields as u64 + 1;
         }
         bytes += lp_u64_len(lp_count);
@@ -1139,7 +1140,10 @@ mod tests {
         assert_eq!(p(""), None);
         assert_eq!(p("007"), Some(id(7, 0)), "strtoull accepts leading zeros");
         assert_eq!(parse_id(b"-", 0, true, false), None);
-        assert_eq!(parse_id(b"5", u64::MAX, false, false).map(|p| p.id), Some(id(5, u64::MAX)));
+        assert_eq!(
+            parse_id(b"5", u64::MAX, false, false).map(|p| p.id),
+            Some(id(5, u64::MAX))
+        );
         let auto = parse_id(b"5-*", 0, true, true).expect("valid");
         assert_eq!((auto.id, auto.seq_given), (id(5, 0), false));
         assert_eq!(parse_id(b"5-*", 0, true, false), None);
@@ -1190,7 +1194,11 @@ mod tests {
             s.append(id(i, 0), f(&["f", &big]), limits(0));
         }
         // About 1 KB per entry in 4 KB nodes.
-        assert!(s.node_count() >= 2 && s.node_count() <= 4, "{}", s.node_count());
+        assert!(
+            s.node_count() >= 2 && s.node_count() <= 4,
+            "{}",
+            s.node_count()
+        );
     }
 
     #[test]
