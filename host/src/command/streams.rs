@@ -15,8 +15,8 @@ use super::client::Protocol;
 use super::{Args, CmdError, CmdResult, CommandSpec, Ctx, Flags, Reply, TimeoutReply};
 use crate::keyspace::NotifyFlags;
 use crate::keyspace::stream::{
-    AddId, ClaimOptions, ConsumerGroup, Fields, NodeLimits, ParsedId, StreamId, StreamValue, Trim,
-    parse_id, parse_interval_id,
+    AddId, AutoClaimOptions, ClaimOptions, ConsumerGroup, Fields, NodeLimits, ParsedId, StreamId,
+    StreamValue, Trim, parse_id, parse_interval_id,
 };
 
 const W: Flags = Flags::WRITE;
@@ -465,7 +465,7 @@ fn parse_read_args<'a>(argv: &'a [&'a [u8]], xreadgroup: bool) -> Result<ReadArg
         } else if is(o, "STREAMS") && more > 0 {
             streams_arg = i + 1;
             let n = argv.len() - streams_arg;
-            if n % 2 != 0 {
+            if !n.is_multiple_of(2) {
                 return Err(CmdError::msg(
                     "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.",
                 ));
@@ -560,7 +560,13 @@ fn xread_generic(ctx: &mut Ctx<'_>, argv: &[&[u8]], xreadgroup: bool) -> CmdResu
             }
             from.push(ReadFrom::New);
         } else {
-            from.push(ReadFrom::After(strict_id(arg)?));
+            let id = strict_id(arg)?;
+            // Redis encodes `>` as the largest id, so that id reads new entries too.
+            from.push(if xreadgroup && id == StreamId::MAX {
+                ReadFrom::New
+            } else {
+                ReadFrom::After(id)
+            });
         }
     }
     let count = usize::try_from(r.count).unwrap_or(usize::MAX);
@@ -1165,7 +1171,13 @@ fn xautoclaim(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let Some(s) = db.write_stream(key)?.filter(|s| s.group(group).is_some()) else {
         return Err(nogroup(key, group));
     };
-    let Some(out) = s.autoclaim(group, consumer, start, count as u64, min_idle, justid, now) else {
+    let opts = AutoClaimOptions {
+        count: count as u64,
+        min_idle,
+        justid,
+        now,
+    };
+    let Some(out) = s.autoclaim(group, consumer, start, opts) else {
         return Err(nogroup(key, group));
     };
     let items = out

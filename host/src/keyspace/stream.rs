@@ -452,6 +452,19 @@ pub struct ClaimOptions {
     pub now: i64,
 }
 
+/// Options of `XAUTOCLAIM`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AutoClaimOptions {
+    /// Claim at most this many entries (deleted ones count too).
+    pub count: u64,
+    /// Only claim entries idle at least this long (0: any).
+    pub min_idle: i64,
+    /// `JUSTID`: do not count this as a delivery.
+    pub justid: bool,
+    /// The current time.
+    pub now: i64,
+}
+
 /// What a claim did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClaimOutcome {
@@ -585,7 +598,7 @@ impl StreamValue {
     /// starting a new node when the tail node is full.
     pub fn append(&mut self, id: StreamId, fields: Fields, limits: NodeLimits) {
         debug_assert!(id > self.last_id, "stream ids only grow");
-        debug_assert!(fields.len() % 2 == 0, "fields come in pairs");
+        debug_assert!(fields.len().is_multiple_of(2), "fields come in pairs");
         let numfields = fields.len() / 2;
         let totelelen: usize = fields.iter().map(|f| f.len()).sum();
         let max_bytes = if limits.max_bytes == 0 || limits.max_bytes > LISTPACK_MAX_SIZE {
@@ -1007,11 +1020,14 @@ impl StreamValue {
         group: &[u8],
         consumer: &[u8],
         start: StreamId,
-        count: u64,
-        min_idle: i64,
-        justid: bool,
-        now: i64,
+        opts: AutoClaimOptions,
     ) -> Option<ClaimOutcome> {
+        let AutoClaimOptions {
+            count,
+            min_idle,
+            justid,
+            now,
+        } = opts;
         let StreamValue {
             entries, groups, ..
         } = self;
@@ -1398,6 +1414,15 @@ mod tests {
         assert!(g.consumers[&b"a"[..]].pel.is_empty());
     }
 
+    fn auto_opts(count: u64, justid: bool) -> AutoClaimOptions {
+        AutoClaimOptions {
+            count,
+            min_idle: 0,
+            justid,
+            now: 10,
+        }
+    }
+
     #[test]
     fn autoclaim_iterates_with_a_cursor_and_reports_deleted_ids() {
         let mut s = filled(5, 100);
@@ -1406,13 +1431,13 @@ mod tests {
         s.read_group(b"g", b"a", StreamId::MIN, 0, false, 0);
         s.delete(id(1, 0));
         let r = s
-            .autoclaim(b"g", b"b", StreamId::MIN, 2, 0, false, 10)
+            .autoclaim(b"g", b"b", StreamId::MIN, auto_opts(2, false))
             .expect("group");
         assert_eq!(r.deleted, vec![id(1, 0)]);
         assert_eq!(r.claimed, vec![id(2, 0)]);
         assert_eq!(r.cursor, id(3, 0));
         let r = s
-            .autoclaim(b"g", b"b", r.cursor, 10, 0, true, 10)
+            .autoclaim(b"g", b"b", r.cursor, auto_opts(10, true))
             .expect("group");
         assert_eq!(r.claimed, vec![id(3, 0), id(4, 0), id(5, 0)]);
         assert_eq!(r.cursor, StreamId::MIN);
