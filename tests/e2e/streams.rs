@@ -335,6 +335,31 @@ async fn xread_block_ignores_deleted_and_retyped_keys_until_a_stream_returns() -
 }
 
 #[tokio::test]
+async fn xread_block_keeps_waiting_when_new_entries_are_deleted_again() -> anyhow::Result<()> {
+    let srv = TestServer::start().await?;
+    let mut c = srv.client().await?;
+    let mut waiter = srv.dedicated().await?;
+    let _: String = q(&mut c, &["XADD", "s", "1", "f", "v"]).await?;
+    let task = tokio::spawn(async move {
+        q::<ReadReply>(&mut waiter, &["XREAD", "BLOCK", "0", "STREAMS", "s", "$"]).await
+    });
+    wait_blocked(&mut c, 1).await?;
+    let _: (String, i64) = redis::pipe()
+        .atomic()
+        .cmd("XADD")
+        .arg(&["s", "2", "f", "gone"])
+        .cmd("XDEL")
+        .arg(&["s", "2"])
+        .query_async(&mut c)
+        .await?;
+    assert_eq!(blocked_clients(&mut c).await, 1, "nothing live to serve");
+    let _: String = q(&mut c, &["XADD", "s", "3", "f", "v"]).await?;
+    let r = tokio::time::timeout(Duration::from_secs(5), task).await???;
+    assert_eq!(r, vec![("s".to_string(), vec![entry("3-0", &["f", "v"])])]);
+    Ok(())
+}
+
+#[tokio::test]
 async fn xread_resp3_replies_with_a_map() -> anyhow::Result<()> {
     let srv = TestServer::start().await?;
     let mut raw = RawConn::connect(srv.addr()).await?;

@@ -3,8 +3,10 @@
 //!
 //! Blocking XREAD / XREADGROUP store a re-run argv with concrete ids (`$` resolved, `COUNT`
 //! defaulted to Redis's 1000); a re-run (`ctx.serving`) follows Redis's rules for blocked
-//! stream clients: serve the first stream whose last id passed the waited-for id, and fail a
-//! blocked XREADGROUP whose key or group disappeared.
+//! stream clients: serve one stream with entries past the waited-for id (the group's last id
+//! for XREADGROUP), and fail a blocked XREADGROUP whose key or group disappeared. Unlike Redis,
+//! which compares the last *generated* id, a stream whose new entries were all deleted again
+//! keeps the client waiting rather than answering with an empty list.
 
 use std::time::Duration;
 
@@ -749,8 +751,8 @@ fn new_entries_reply(
 }
 
 /// Re-run of a blocked XREAD/XREADGROUP after one of its keys was written: Redis's
-/// `serveClientsBlockedOnStreamKey` rules. Replies with the first stream that has entries past
-/// the waited-for id, fails an XREADGROUP whose key or group is gone, or stays blocked.
+/// `serveClientsBlockedOnStreamKey` rules. Replies with the first stream that has live entries
+/// past the waited-for id, fails an XREADGROUP whose key or group is gone, or stays blocked.
 fn serve_blocked(ctx: &mut Ctx<'_>, r: &ReadArgs<'_>) -> CmdResult {
     let count = usize::try_from(r.count).unwrap_or(usize::MAX);
     let now = now(ctx);
@@ -770,7 +772,7 @@ fn serve_blocked(ctx: &mut Ctx<'_>, r: &ReadArgs<'_>) -> CmdResult {
                     ));
                 };
                 let gt = g.last_id;
-                if s.last_id <= gt {
+                if s.last_valid_id().is_none_or(|last| last <= gt) {
                     continue;
                 }
                 let created = s
@@ -792,7 +794,7 @@ fn serve_blocked(ctx: &mut Ctx<'_>, r: &ReadArgs<'_>) -> CmdResult {
                 let Ok(Some(s)) = db.read_stream(key) else {
                     continue;
                 };
-                if s.last_id <= gt {
+                if s.last_valid_id().is_none_or(|last| last <= gt) {
                     continue;
                 }
                 let entries = entries_after(s, gt, count);
