@@ -608,7 +608,10 @@ fn xread_generic(ctx: &mut Ctx<'_>, argv: &[&[u8]], xreadgroup: bool) -> CmdResu
         return Ok(Reply::NullArray);
     }
     let rerun = rerun_argv(&r, &from);
-    let timeout = (ms > 0).then(|| Duration::from_millis(ms as u64));
+    // A timeout too far away to represent blocks forever, as it effectively does in Redis.
+    let timeout = (ms > 0)
+        .then(|| Duration::from_millis(ms as u64))
+        .filter(|d| std::time::Instant::now().checked_add(*d).is_some());
     let keys: Vec<&[u8]> = r.keys.to_vec();
     Ok(ctx.block(&keys, timeout, rerun, TimeoutReply::NullArray))
 }
