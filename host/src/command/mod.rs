@@ -659,7 +659,11 @@ pub fn run(ctx: &mut Ctx<'_>, cmd: CmdRef, argv: &[&[u8]]) -> Reply {
     let usec = end.duration_since(ctx.store.cmd_clock).as_micros() as u64;
     ctx.store.cmd_clock = end;
     let stat = &mut ctx.store.stats.commands[cmd.id];
-    stat.calls += 1;
+    // A blocked command was counted when it blocked; its re-runs only add time and failures
+    // (Redis's updateStatsOnUnblock).
+    if !ctx.serving {
+        stat.calls += 1;
+    }
     stat.usec += usec;
     match result {
         Ok(reply) => reply,
@@ -817,6 +821,6 @@ pub fn help_reply(cmd: &str, lines: &[&str]) -> Reply {
     )];
     out.extend(lines.iter().map(|l| Reply::Simple((*l).to_string().into())));
     out.push(Reply::simple("HELP"));
-    out.push(Reply::simple("    Print this help."));
+    out.push(Reply::simple("    Prints this help."));
     Reply::Array(out)
 }
