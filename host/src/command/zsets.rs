@@ -7,14 +7,16 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::args::{self, is};
-use super::keys::{scan_opts, scan_reply};
+use super::keys::scan_reply;
 use super::{
     Args, CmdError, CmdResult, CommandSpec, Ctx, Flags, Pending, Protocol, Reply, TimeoutReply,
 };
 use crate::keyspace::db::scan_slots;
 use crate::keyspace::set::SetValue;
 use crate::keyspace::string::format_f64_g17;
-use crate::keyspace::zset::{AddFlags, AddOutcome, LexRange, ScoreRange, ZSetValue, parse_score};
+use crate::keyspace::zset::{
+    AddFlags, AddOutcome, LexRange, ScoreRange, ZSetValue, parse_score, strtod,
+};
 use crate::keyspace::{FastMap, NotifyFlags, Value, glob, new_map};
 
 const W: Flags = Flags::WRITE;
@@ -280,7 +282,7 @@ fn zadd_generic(ctx: &mut Ctx<'_>, argv: &[&[u8]], zincrby: bool) -> CmdResult {
         idx += 1;
     }
     let pairs = &argv[idx..];
-    if pairs.is_empty() || pairs.len() % 2 != 0 {
+    if pairs.is_empty() || !pairs.len().is_multiple_of(2) {
         return Err(CmdError::Syntax);
     }
     if f.nx && f.xx {
@@ -288,7 +290,7 @@ fn zadd_generic(ctx: &mut Ctx<'_>, argv: &[&[u8]], zincrby: bool) -> CmdResult {
             "ERR XX and NX options at the same time are not compatible",
         ));
     }
-    if (f.gt && f.nx) || (f.lt && f.nx) || (f.gt && f.lt) {
+    if (f.nx && (f.gt || f.lt)) || (f.gt && f.lt) {
         return Err(CmdError::msg(
             "ERR GT, LT, and/or NX options at the same time are not compatible",
         ));
@@ -304,11 +306,7 @@ fn zadd_generic(ctx: &mut Ctx<'_>, argv: &[&[u8]], zincrby: bool) -> CmdResult {
         elems.push((score, p[1]));
     }
     let skipped = || {
-        if f.incr {
-            Reply::Null
-        } else {
-            Reply::Int(0)
-        }
+        if f.incr { Reply::Null } else { Reply::Int(0) }
     };
     let mut db = ctx.db();
     let t = db.thresholds;
@@ -343,7 +341,11 @@ fn zadd_generic(ctx: &mut Ctx<'_>, argv: &[&[u8]], zincrby: bool) -> CmdResult {
         }
     }
     if added + updated > 0 {
-        db.notify(NotifyFlags::ZSET, if f.incr { "zincr" } else { "zadd" }, key);
+        db.notify(
+            NotifyFlags::ZSET,
+            if f.incr { "zincr" } else { "zadd" },
+            key,
+        );
     }
     if nan {
         return Err(NAN_SCORE);
@@ -400,10 +402,12 @@ fn zcard(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
 fn zscore(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
     let key = args.next_bytes()?;
     let member = args.next_bytes()?;
-    Ok(match ctx.db().read_zset(key)?.and_then(|z| z.score(member)) {
-        Some(s) => Reply::Double(s),
-        None => Reply::Null,
-    })
+    Ok(
+        match ctx.db().read_zset(key)?.and_then(|z| z.score(member)) {
+            Some(s) => Reply::Double(s),
+            None => Reply::Null,
+        },
+    )
 }
 
 /// `ZMSCORE key member [member ...]`: a score or nil per member.
@@ -793,10 +797,10 @@ fn zpop_generic(ctx: &mut Ctx<'_>, args: Args<'_>, max: bool) -> CmdResult {
     let key = argv[1];
     let count = match argv.get(2) {
         Some(a) => {
-            let n = args::int(a)?;
-            if n < 0 {
-                return Err(CmdError::msg("ERR value is out of range, must be positive"));
-            }
+            let n = args::int(a)
+                .ok()
+                .filter(|&n| n >= 0)
+                .ok_or(CmdError::msg("ERR value is out of range, must be positive"))?;
             Some(usize::try_from(n).unwrap_or(usize::MAX))
         }
         None => None,
@@ -828,7 +832,17 @@ fn parse_timeout(ctx: &Ctx<'_>, a: &[u8]) -> Result<Option<Duration>, CmdError> 
     if a.len() >= 5 * 1024 {
         return Err(CmdError::TimeoutNotFloat);
     }
-    let secs = parse_score(a).ok_or(CmdError::TimeoutNotFloat)?;
+    // string2ld: the whole string, no leading space, no NaN; `long double` does not overflow
+    // where `double` would, so huge values are accepted (and then fail as negative below).
+    let (secs, used) = strtod(a);
+    if a.is_empty()
+        || a[0].is_ascii_whitespace()
+        || a[0] == 0x0b
+        || used != a.len()
+        || secs.is_nan()
+    {
+        return Err(CmdError::TimeoutNotFloat);
+    }
     let ms = secs * 1000.0;
     // C's (long long) conversion: out-of-range values become LLONG_MIN on x86.
     let tval = if ms.is_finite() && ms > -9.223_372_036_854_775e18 && ms < 9.223_372_036_854_775e18
@@ -887,7 +901,15 @@ fn bzpop_generic(ctx: &mut Ctx<'_>, args: Args<'_>, max: bool) -> CmdResult {
     let argv = args.argv();
     let last = argv.len() - 1;
     let timeout = parse_timeout(ctx, argv[last])?;
-    blocking_pop(ctx, argv, &argv[1..last], max, 1, PopShape::KeyFlat, timeout)
+    blocking_pop(
+        ctx,
+        argv,
+        &argv[1..last],
+        max,
+        1,
+        PopShape::KeyFlat,
+        timeout,
+    )
 }
 
 /// `BZPOPMIN key [key ...] timeout`.
@@ -1076,8 +1098,8 @@ fn zset_op(
         if op != SetOp::Diff && !card_only && remaining > setnum && is(a, "weights") {
             j += 1;
             for w in &mut weights {
-                *w = parse_score(argv[j])
-                    .ok_or(CmdError::msg("ERR weight value is not a float"))?;
+                *w =
+                    parse_score(argv[j]).ok_or(CmdError::msg("ERR weight value is not a float"))?;
                 j += 1;
             }
         } else if op != SetOp::Diff && !card_only && remaining >= 2 && is(a, "aggregate") {
@@ -1202,19 +1224,43 @@ fn zset_op(
 /// `ZUNIONSTORE destination numkeys key [key ...] [WEIGHTS w ...] [AGGREGATE SUM|MIN|MAX]`.
 fn zunionstore(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let argv = args.argv();
-    zset_op(ctx, argv, Some(argv[1]), 2, SetOp::Union, false, "zunionstore")
+    zset_op(
+        ctx,
+        argv,
+        Some(argv[1]),
+        2,
+        SetOp::Union,
+        false,
+        "zunionstore",
+    )
 }
 
 /// `ZINTERSTORE destination numkeys key [key ...] [WEIGHTS w ...] [AGGREGATE SUM|MIN|MAX]`.
 fn zinterstore(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let argv = args.argv();
-    zset_op(ctx, argv, Some(argv[1]), 2, SetOp::Inter, false, "zinterstore")
+    zset_op(
+        ctx,
+        argv,
+        Some(argv[1]),
+        2,
+        SetOp::Inter,
+        false,
+        "zinterstore",
+    )
 }
 
 /// `ZDIFFSTORE destination numkeys key [key ...]`.
 fn zdiffstore(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let argv = args.argv();
-    zset_op(ctx, argv, Some(argv[1]), 2, SetOp::Diff, false, "zdiffstore")
+    zset_op(
+        ctx,
+        argv,
+        Some(argv[1]),
+        2,
+        SetOp::Diff,
+        false,
+        "zdiffstore",
+    )
 }
 
 /// `ZUNION numkeys key [key ...] [WEIGHTS w ...] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]`.
@@ -1284,7 +1330,8 @@ fn zrandmember_count(ctx: &mut Ctx<'_>, key: &[u8], l: i64, withscores: bool) ->
         return Ok(members_reply(picks, withscores, resp3));
     }
     if count >= size {
-        return Ok(members_reply(z.iter(), withscores, resp3));
+        // The whole set, highest score first, as Redis 7.0 emits it.
+        return Ok(members_reply(z.iter_rev(), withscores, resp3));
     }
     let mut rng = rand::rng();
     let picks = rand::seq::index::sample(&mut rng, size, count)
@@ -1296,34 +1343,74 @@ fn zrandmember_count(ctx: &mut Ctx<'_>, key: &[u8], l: i64, withscores: bool) ->
 /// `ZSCAN key cursor [MATCH pattern] [COUNT count]`.
 fn zscan(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
     let key = args.next_bytes()?;
-    let raw_cursor = args.peek().unwrap_or(b"");
-    if std::str::from_utf8(raw_cursor)
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .is_none()
-    {
-        return Err(CmdError::msg("ERR invalid cursor"));
-    }
-    let opts = scan_opts(&mut args, false);
+    let cursor = parse_cursor(args.next_bytes()?)?;
+    // Options are checked after the key lookup, as Redis's scanGenericCommand does.
+    let opts = scan_options(&mut args);
     let mut db = ctx.db();
     let Some(z) = db.read_zset(key)? else {
         return Ok(scan_reply(0, Vec::new()));
     };
-    let o = opts?;
+    let (pattern, count) = opts?;
     let (batch, next): (Vec<(&[u8], f64)>, u64) = if z.big {
-        scan_slots(z.len(), o.cursor, o.count, |i| z.slot(i))
+        scan_slots(z.len(), cursor, count, |i| z.slot(i))
     } else {
         (z.iter().collect(), 0)
     };
     let mut items = Vec::with_capacity(batch.len() * 2);
     for (m, s) in batch {
-        if o.pattern.is_some_and(|p| !glob::matches(p, m)) {
+        if pattern.is_some_and(|p| !glob::matches(p, m)) {
             continue;
         }
         items.push(Reply::bulk(m));
         items.push(Reply::bulk(format_f64_g17(s)));
     }
     Ok(scan_reply(next, items))
+}
+
+/// A SCAN cursor as Redis's `parseScanCursorOrReply` reads it (`strtoul`: an optional sign,
+/// digits, negative values wrap; no spaces, no overflow).
+fn parse_cursor(a: &[u8]) -> Result<u64, CmdError> {
+    const INVALID: CmdError = CmdError::msg("ERR invalid cursor");
+    let (neg, digits) = match a.first() {
+        Some(b'-') => (true, &a[1..]),
+        Some(b'+') => (false, &a[1..]),
+        _ => (false, a),
+    };
+    if digits.is_empty() {
+        // strtoul converts nothing and leaves the end pointer at the start.
+        return if a.is_empty() { Ok(0) } else { Err(INVALID) };
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return Err(INVALID);
+        }
+        v = v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(c - b'0')))
+            .ok_or(INVALID)?;
+    }
+    Ok(if neg { v.wrapping_neg() } else { v })
+}
+
+/// `[MATCH pattern] [COUNT count]` of ZSCAN.
+fn scan_options<'a>(args: &mut Args<'a>) -> Result<(Option<&'a [u8]>, usize), CmdError> {
+    let (mut pattern, mut count) = (None, 10usize);
+    while let Some(opt) = args.next_opt() {
+        if is(opt, "MATCH") {
+            let p = args.next_bytes()?;
+            pattern = (p != b"*").then_some(p);
+        } else if is(opt, "COUNT") {
+            let n = args.next_i64()?;
+            if n < 1 {
+                return Err(CmdError::Syntax);
+            }
+            count = usize::try_from(n).unwrap_or(usize::MAX);
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    Ok((pattern, count))
 }
 
 #[cfg(test)]

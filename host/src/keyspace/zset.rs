@@ -437,12 +437,20 @@ impl ScoreRange {
 
     /// Whether `v` is above the lower bound.
     pub fn gte_min(&self, v: f64) -> bool {
-        if self.minex { v > self.min } else { v >= self.min }
+        if self.minex {
+            v > self.min
+        } else {
+            v >= self.min
+        }
     }
 
     /// Whether `v` is below the upper bound.
     pub fn lte_max(&self, v: f64) -> bool {
-        if self.maxex { v < self.max } else { v <= self.max }
+        if self.maxex {
+            v < self.max
+        } else {
+            v <= self.max
+        }
     }
 
     /// Whether no score can be inside.
@@ -709,11 +717,12 @@ pub fn parse_score(s: &[u8]) -> Option<f64> {
 /// Whether a literal's mantissa is zero (so a zero result is not an underflow), e.g. `0e5`.
 fn is_zero_literal(s: &[u8]) -> bool {
     let lower = s.to_ascii_lowercase();
-    let mantissa_end = if lower.starts_with(b"0x") || lower.starts_with(b"-0x") || lower.starts_with(b"+0x") {
-        lower.iter().position(|&c| c == b'p').unwrap_or(lower.len())
-    } else {
-        lower.iter().position(|&c| c == b'e').unwrap_or(lower.len())
-    };
+    let mantissa_end =
+        if lower.starts_with(b"0x") || lower.starts_with(b"-0x") || lower.starts_with(b"+0x") {
+            lower.iter().position(|&c| c == b'p').unwrap_or(lower.len())
+        } else {
+            lower.iter().position(|&c| c == b'e').unwrap_or(lower.len())
+        };
     let m = &lower[..mantissa_end];
     let m = m
         .strip_prefix(b"-0x")
@@ -824,7 +833,11 @@ impl ZSetValue {
 
     /// The listpack encoding stores scores as text, which turns `-0` into `0`.
     fn stored(&self, score: f64) -> f64 {
-        if !self.big && score == 0.0 { 0.0 } else { score }
+        if !self.big && score == 0.0 {
+            0.0
+        } else {
+            score
+        }
     }
 
     /// Inserts or updates `member`; returns the previous score. Tracks the encoding.
@@ -1027,8 +1040,8 @@ impl ZSetValue {
     /// it fits both thresholds, as Redis's `zsetConvertToListpackIfNeeded`.
     pub fn fit_encoding(&mut self, t: &Thresholds) {
         let longest = self.dict.keys().map(|m| m.len()).max().unwrap_or(0);
-        self.big = self.dict.len() > t.zset_max_listpack_entries
-            || longest > t.zset_max_listpack_value;
+        self.big =
+            self.dict.len() > t.zset_max_listpack_entries || longest > t.zset_max_listpack_value;
         if !self.big {
             let zeros: Vec<Arc<[u8]>> = self
                 .dict
@@ -1130,7 +1143,10 @@ mod tests {
         assert_eq!(z.remove_rank_range(10..20), 10);
         check(&z);
         assert_eq!(z.len(), 40);
-        assert_eq!(z.get_by_rank(10).map(|(m, _)| m.to_vec()), Some(b"20".to_vec()));
+        assert_eq!(
+            z.get_by_rank(10).map(|(m, _)| m.to_vec()),
+            Some(b"20".to_vec())
+        );
         let (m, s) = z.pop(true).expect("non-empty");
         assert_eq!((&*m, s), (&b"49"[..], 49.0));
         let (m, _) = z.pop(false).expect("non-empty");
