@@ -916,7 +916,26 @@ impl ZSetValue {
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
         let score = self.dict.swap_remove(member)?;
         self.zsl.delete(score, member);
+        self.maybe_compact();
         Some(score)
+    }
+
+    /// Rebuilds the skiplist arena once most of its slots are free, so a set that shrank gives
+    /// its memory back (amortized O(log n) per removal).
+    fn maybe_compact(&mut self) {
+        let free = self.zsl.free.len();
+        if free < 1024 || free < 2 * self.zsl.len {
+            return;
+        }
+        let mut fresh = SkipList::new();
+        let mut x = self.zsl.first();
+        while x != NIL {
+            let n = self.zsl.node(x);
+            fresh.insert(n.score, Arc::clone(&n.member));
+            x = n.levels[0].forward;
+        }
+        self.zsl = fresh;
+        self.dict.shrink_to_fit();
     }
 
     /// 0-based rank of `member` in ascending order.
@@ -996,6 +1015,7 @@ impl ZSetValue {
         for m in &removed {
             self.dict.swap_remove(&**m);
         }
+        self.maybe_compact();
         removed.len()
     }
 
@@ -1106,6 +1126,26 @@ mod tests {
         }
         check(&w);
         assert!(w.big);
+    }
+
+    #[test]
+    fn shrinking_set_compacts_its_arena() {
+        let mut z = ZSetValue::default();
+        for i in 0..5000u32 {
+            z.insert(format!("{i:05}").as_bytes(), f64::from(i % 10), &t());
+        }
+        for i in 0..4990u32 {
+            z.remove(format!("{i:05}").as_bytes());
+        }
+        assert!(
+            z.zsl.nodes.len() < 2500,
+            "arena kept {} slots",
+            z.zsl.nodes.len()
+        );
+        check(&z);
+        assert_eq!(z.remove_rank_range(0..5), 5);
+        check(&z);
+        assert_eq!(z.len(), 5);
     }
 
     #[test]
