@@ -765,7 +765,9 @@ pub enum AddOutcome {
 /// A sorted set: member → score plus (score, member) order with ranks.
 #[derive(Debug, Clone)]
 pub struct ZSetValue {
-    dict: FastMap<Arc<[u8]>, f64>,
+    /// Member → score. Read it freely; change it only through the methods, which keep the
+    /// skiplist in step.
+    pub(crate) dict: FastMap<Arc<[u8]>, f64>,
     zsl: SkipList,
     /// Set once Redis would have converted the listpack to a skiplist.
     pub big: bool,
