@@ -1020,6 +1020,16 @@ async fn zset_edge_cases_match_real_redis() -> anyhow::Result<()> {
             &["ZRANDMEMBER", "str"],
             &["ZRANGESTORE", "dst", "s1", "0", "-1", "LIMIT", "0", "1"],
             &["ZRANGESTORE", "dst", "str", "0", "-1"],
+            // Lex ranges over mixed scores follow the listpack's linear scans.
+            &["ZADD", "mixed", "1", "b", "2", "a", "3", "c", "4", "b2"],
+            &["ZRANGEBYLEX", "mixed", "[b", "[c"],
+            &["ZREVRANGEBYLEX", "mixed", "[c", "[b"],
+            &["ZLEXCOUNT", "mixed", "[b", "[c"],
+            &[
+                "ZRANGE", "mixed", "[c", "[b", "BYLEX", "REV", "LIMIT", "1", "5",
+            ],
+            &["ZREMRANGEBYLEX", "mixed", "(a", "[b2"],
+            &["ZRANGE", "mixed", "0", "-1"],
         ],
     )
     .await

@@ -468,7 +468,7 @@ fn zlexcount(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let mut db = ctx.db();
     Ok(db
         .read_zset(argv[1])?
-        .map_or(0, |z| z.lex_range_ranks(&range).len())
+        .map_or(0, |z| z.lex_range_ranks(&range, false).len())
         .into())
 }
 
@@ -518,7 +518,7 @@ fn select<'a>(
             };
         }
         RangeSpec::Score(r) => z.score_range_ranks(r),
-        RangeSpec::Lex(r) => z.lex_range_ranks(r),
+        RangeSpec::Lex(r) => z.lex_range_ranks(r, rev),
     };
     if offset < 0 || ranks.is_empty() {
         return Vec::new();
@@ -704,7 +704,7 @@ fn zremrange_generic(ctx: &mut Ctx<'_>, argv: &[&[u8]], kind: Kind) -> CmdResult
             None => return Ok(Reply::Int(0)),
         },
         RangeSpec::Score(r) => z.score_range_ranks(r),
-        RangeSpec::Lex(r) => z.lex_range_ranks(r),
+        RangeSpec::Lex(r) => z.lex_range_ranks(r, false),
     };
     let deleted = z.remove_rank_range(ranks);
     if deleted > 0 {

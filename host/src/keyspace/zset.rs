@@ -997,15 +997,43 @@ impl ZSetValue {
         if hi > lo { lo..hi } else { 0..0 }
     }
 
-    /// The ascending ranks of the members inside a lexicographic range (meaningful when all
-    /// scores are equal, as in Redis).
-    pub fn lex_range_ranks(&self, r: &LexRange) -> Range<usize> {
-        if r.is_empty() {
+    /// The ascending ranks of the members inside a lexicographic range. Meaningful when all
+    /// scores are equal; with mixed scores this follows Redis's scans: a listpack is walked
+    /// linearly from the front (or, with `rev`, from the back) to the first member past the
+    /// near bound and then while members stay inside the far bound.
+    pub fn lex_range_ranks(&self, r: &LexRange, rev: bool) -> Range<usize> {
+        let (Some((first, _)), Some((last, _))) = (self.iter().next(), self.iter_rev().next())
+        else {
+            return 0..0;
+        };
+        if r.is_empty() || !r.gte_min(last) || !r.lte_max(first) {
             return 0..0;
         }
-        let lo = self.zsl.count_while(|_, m| !r.gte_min(m));
-        let hi = self.zsl.count_while(|_, m| r.lte_max(m));
-        if hi > lo { lo..hi } else { 0..0 }
+        if self.big {
+            let lo = self.zsl.count_while(|_, m| !r.gte_min(m));
+            let hi = self.zsl.count_while(|_, m| r.lte_max(m));
+            return if hi > lo { lo..hi } else { 0..0 };
+        }
+        if rev {
+            let Some(i) = self.iter_rev().position(|(m, _)| r.lte_max(m)) else {
+                return 0..0;
+            };
+            let end = self.len() - i;
+            let run = self
+                .iter_from(end - 1, true)
+                .take_while(|(m, _)| r.gte_min(m))
+                .count();
+            end - run..end
+        } else {
+            let Some(start) = self.iter().position(|(m, _)| r.gte_min(m)) else {
+                return 0..0;
+            };
+            let run = self
+                .iter_from(start, false)
+                .take_while(|(m, _)| r.lte_max(m))
+                .count();
+            start..start + run
+        }
     }
 
     /// Removes the members at 0-based ascending ranks `range`; returns how many.
@@ -1167,11 +1195,20 @@ mod tests {
             l.insert(m.as_bytes(), 0.0, &t());
         }
         let r = LexRange::parse(b"-", b"[cool").expect("valid");
-        assert_eq!(l.lex_range_ranks(&r), 0..3);
+        assert_eq!(l.lex_range_ranks(&r, false), 0..3);
+        assert_eq!(l.lex_range_ranks(&r, true), 0..3);
         let r = LexRange::parse(b"(bar", b"+").expect("valid");
-        assert_eq!(l.lex_range_ranks(&r), 2..4);
+        assert_eq!(l.lex_range_ranks(&r, false), 2..4);
         let r = LexRange::parse(b"+", b"-").expect("valid");
-        assert_eq!(l.lex_range_ranks(&r), 0..0);
+        assert_eq!(l.lex_range_ranks(&r, false), 0..0);
+        // Mixed scores in a listpack: Redis's linear scans from either end.
+        let mut m = ZSetValue::default();
+        for (s, k) in [(1.0, "b"), (2.0, "a"), (3.0, "c"), (4.0, "b2")] {
+            m.insert(k.as_bytes(), s, &t());
+        }
+        let r = LexRange::parse(b"[b", b"[c").expect("valid");
+        assert_eq!(m.lex_range_ranks(&r, false), 0..4);
+        assert_eq!(m.lex_range_ranks(&r, true), 2..4);
         assert!(LexRange::parse(b"foo", b"+").is_none());
         assert!(LexRange::parse(b"+x", b"+").is_none());
     }
