@@ -849,3 +849,90 @@ async fn restore_busykey_leaves_existing_value() -> anyhow::Result<()> {
     assert_eq!(err_detail(r), "ERR Invalid TTL value, must be >= 0");
     Ok(())
 }
+
+#[tokio::test]
+async fn sort_random_options_match_real_redis() -> anyhow::Result<()> {
+    let srv = TestServer::start().await?;
+    let real = RealRedis::start()?;
+    let mut ours = srv.client().await?;
+    let mut theirs = real.client().await?;
+    let mut x: u64 = 0x0bad_5eed_1234_5678;
+    let mut next = move |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    for round in 0..60 {
+        // Elements: small integers, decimals, words; weights unique per element so that
+        // every order is fully determined.
+        let len = next(30) as usize + 1;
+        let elements: Vec<String> = (0..len)
+            .map(|_| match next(3) {
+                0 => (next(40) as i64 - 20).to_string(),
+                1 => format!("{}.{}", next(10), next(100)),
+                _ => ["a", "b", "ab", "B", "zz", "a1"][next(6) as usize].to_string(),
+            })
+            .collect();
+        let refs: Vec<&str> = elements.iter().map(String::as_str).collect();
+        let data = if round % 2 == 0 {
+            Data::List(&refs)
+        } else {
+            Data::Set(&refs)
+        };
+        seed_both(&mut ours, &mut theirs, "src", data).await?;
+        let mut unique: Vec<&str> = refs.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        for (i, e) in unique.iter().enumerate() {
+            let w = ((i as u64 * 7919 + round) % 1000).to_string();
+            for c in [&mut ours, &mut theirs] {
+                let _: () = c.set(format!("w_{e}"), &w).await?;
+            }
+        }
+        for _ in 0..15 {
+            let mut args: Vec<String> = vec!["SORT".into(), "src".into()];
+            let numeric_ok = refs.iter().all(|e| e.parse::<f64>().is_ok());
+            match next(3) {
+                0 => args.extend(["BY".into(), "w_*".into()]),
+                1 if round % 2 == 0 => args.extend(["BY".into(), "nosort".into()]),
+                _ => {}
+            }
+            let by_weights = args.iter().any(|a| a == "w_*");
+            if next(2) == 0 || (!numeric_ok && !by_weights) {
+                args.push("ALPHA".into());
+            }
+            if next(2) == 0 {
+                args.push("DESC".into());
+            }
+            if next(2) == 0 {
+                args.extend([
+                    "LIMIT".into(),
+                    (next(12) as i64 - 2).to_string(),
+                    (next(12) as i64 - 2).to_string(),
+                ]);
+            }
+            for _ in 0..next(3) {
+                args.extend([
+                    "GET".into(),
+                    ["#", "w_*", "nothing_*"][next(3) as usize].into(),
+                ]);
+            }
+            let store = next(4) == 0;
+            if store {
+                args.extend(["STORE".into(), "dst".into()]);
+            }
+            let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+            assert_same_replies(&mut ours, &mut theirs, &[&argv]).await?;
+            if store {
+                assert_same_replies(
+                    &mut ours,
+                    &mut theirs,
+                    &[&["SORT", "dst", "BY", "nosort"], &["EXISTS", "dst"]],
+                )
+                .await?;
+            }
+        }
+    }
+    Ok(())
+}
