@@ -11,6 +11,7 @@ use super::args::is;
 use super::{Args, CmdError, CmdResult, CommandSpec, Ctx, Flags, Reply};
 use crate::keyspace::list::ListValue;
 use crate::keyspace::string::parse_i64;
+use crate::keyspace::zset::ZSetValue;
 use crate::keyspace::{DbView, NotifyFlags, Value};
 
 const WD: Flags = Flags::WRITE.union(Flags::DENYOOM);
@@ -261,21 +262,13 @@ fn load(
         Some(Value::ZSet(z)) if o.dontsort => {
             let n = (end - start + 1).max(0) as usize;
             let skip = start.max(0) as usize;
+            let ordered = zset_in_order(z);
             let items: Vec<Item> = if o.desc {
-                z.tree
-                    .iter()
-                    .rev()
-                    .skip(skip)
-                    .take(n)
-                    .map(|(_, m)| Item::new(m))
-                    .collect()
+                let it = ordered.iter().rev().skip(skip).take(n);
+                it.map(|(m, _)| Item::new(m)).collect()
             } else {
-                z.tree
-                    .iter()
-                    .skip(skip)
-                    .take(n)
-                    .map(|(_, m)| Item::new(m))
-                    .collect()
+                let it = ordered.iter().skip(skip).take(n);
+                it.map(|(m, _)| Item::new(m)).collect()
             };
             end -= start;
             start = 0;
@@ -294,6 +287,17 @@ fn load(
         _ => Vec::new(),
     };
     Ok((items, start, end))
+}
+
+/// The members of a sorted set in its native order: by score, ties by member bytes.
+fn zset_in_order(z: &ZSetValue) -> Vec<(&[u8], f64)> {
+    let mut v: Vec<(&[u8], f64)> = z.dict.iter().map(|(m, s)| (&**m, *s)).collect();
+    v.sort_by(|a, b| {
+        a.1.partial_cmp(&b.1)
+            .unwrap_or(Ordering::Equal)
+            .then_with(|| a.0.cmp(b.0))
+    });
+    v
 }
 
 /// Redis's `sortCompare` before DESC is applied.

@@ -195,10 +195,8 @@ fn read_value(r: &mut Reader<'_>, t: &Thresholds) -> Result<Value, PayloadError>
         TAG_HASH => {
             let big = r.flag()?;
             let n = r.count(2)?;
-            let mut h = HashValue {
-                big,
-                ..HashValue::default()
-            };
+            let mut h = HashValue::default();
+            h.big = big;
             h.map.reserve(n);
             for _ in 0..n {
                 let f = r.bytes()?;
@@ -212,10 +210,8 @@ fn read_value(r: &mut Reader<'_>, t: &Thresholds) -> Result<Value, PayloadError>
         TAG_SET => {
             let big = r.flag()?;
             let n = r.count(1)?;
-            let mut s = SetValue {
-                big,
-                ..SetValue::default()
-            };
+            let mut s = SetValue::default();
+            s.big = big;
             s.members.reserve(n);
             for _ in 0..n {
                 if !s.insert(r.bytes()?, t) {
@@ -227,10 +223,8 @@ fn read_value(r: &mut Reader<'_>, t: &Thresholds) -> Result<Value, PayloadError>
         TAG_ZSET => {
             let big = r.flag()?;
             let n = r.count(9)?;
-            let mut z = ZSetValue {
-                big,
-                ..ZSetValue::default()
-            };
+            let mut z = ZSetValue::default();
+            z.big = big;
             z.dict.reserve(n);
             for _ in 0..n {
                 let m = r.bytes()?;
@@ -437,12 +431,11 @@ mod tests {
             Value::Hash(h) => format!("hash {:?} {}", h.map, h.encoding()),
             Value::Set(s) => format!("set {:?} {}", s.members, s.encoding()),
             Value::ZSet(z) => format!(
-                "zset {:?} {:?} {}",
+                "zset {:?} {}",
                 z.dict
                     .iter()
-                    .map(|(m, s)| (m.clone(), s.to_bits()))
+                    .map(|(m, s)| (m.to_vec(), s.to_bits()))
                     .collect::<Vec<_>>(),
-                z.tree,
                 z.encoding()
             ),
             Value::Stream(s) => format!("stream {:?} {:?}", s.entries, s.last_id),
