@@ -196,8 +196,9 @@ fn read_value(r: &mut Reader<'_>, t: &Thresholds) -> Result<Value, PayloadError>
             let big = r.flag()?;
             let n = r.count(2)?;
             let mut h = HashValue::default();
-            h.big = big;
             h.map.reserve(n);
+            // The encoding flag survives; inserts may still grow it for the current thresholds.
+            h.big = big;
             for _ in 0..n {
                 let f = r.bytes()?;
                 let v = r.bytes()?;
@@ -211,8 +212,9 @@ fn read_value(r: &mut Reader<'_>, t: &Thresholds) -> Result<Value, PayloadError>
             let big = r.flag()?;
             let n = r.count(1)?;
             let mut s = SetValue::default();
-            s.big = big;
             s.members.reserve(n);
+            // The encoding flag survives; inserts may still grow it for the current thresholds.
+            s.big = big;
             for _ in 0..n {
                 if !s.insert(r.bytes()?, t) {
                     return Err(PayloadError::Format);
@@ -224,8 +226,9 @@ fn read_value(r: &mut Reader<'_>, t: &Thresholds) -> Result<Value, PayloadError>
             let big = r.flag()?;
             let n = r.count(9)?;
             let mut z = ZSetValue::default();
-            z.big = big;
             z.dict.reserve(n);
+            // The encoding flag survives; inserts may still grow it for the current thresholds.
+            z.big = big;
             for _ in 0..n {
                 let m = r.bytes()?;
                 let score = f64::from_bits(u64::from_le_bytes(r.array()?));
