@@ -7,12 +7,14 @@
 //! the engine. The whole [`Keyspace`] sits behind one lock held by the command layer, as Redis's
 //! single thread would.
 
+pub mod bits;
 pub mod db;
 pub mod events;
 pub mod expire;
 pub mod glob;
 pub mod hash;
 pub mod list;
+pub mod serialize;
 pub mod set;
 pub mod stream;
 pub mod string;
