@@ -18,10 +18,19 @@ for _ in $(seq 100); do
   sleep 0.05
 done
 OUT=$(mktemp)
-UNIT_TIMEOUT="${UNIT_TIMEOUT:-300}" "$SUITE/run.sh" 127.0.0.1 "$PORT" "$@" | tee "$OUT"
-# Each failing test as "unit: test name".
-grep -E '^    FAIL ' "$OUT" | sed -E 's/^    FAIL ([^ ]+) \[(err|exception)\]: /\1: /' | sed -E 's/ in tests\/unit.*$//' | sort -u > "$OUT.fails"
+LOGS=$(mktemp -d)
+LOG_DIR="$LOGS" UNIT_TIMEOUT="${UNIT_TIMEOUT:-300}" "$SUITE/run.sh" 127.0.0.1 "$PORT" "$@" | tee "$OUT"
+# Each failing test as "unit: test name", read from the per-unit logs (-a: logs may hold
+# binary bytes echoed by tests).
+: > "$OUT.fails"
+for log in "$LOGS"/*.log; do
+  unit=$(basename "$log" .log | sed 's|_|/|; s|_|/|')
+  grep -aE '^\[(err|exception)\]:' "$log" \
+    | sed -E 's/^\[(err|exception)\]: //; s/ in tests\/unit.*$//' \
+    | sed "s|^|$unit: |" >> "$OUT.fails"
+done
 grep -E 'TIMEOUT|CRASH' "$OUT" | awk '{print $1": unit timeout or crash"}' >> "$OUT.fails"
+sort -u -o "$OUT.fails" "$OUT.fails"
 KNOWN="$ROOT/tests/tcl/known-failures.txt"
 unexpected=$(grep -vxF -f <(grep -v '^#' "$KNOWN" | sed '/^$/d') "$OUT.fails" || true)
 fixed=$(grep -v '^#' "$KNOWN" | sed '/^$/d' | grep -vxF -f "$OUT.fails" || true)

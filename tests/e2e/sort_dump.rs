@@ -9,7 +9,7 @@ use gears_host::keyspace::hash::HashValue;
 use gears_host::keyspace::list::ListValue;
 use gears_host::keyspace::serialize;
 use gears_host::keyspace::set::SetValue;
-use gears_host::keyspace::stream::{StreamId, StreamValue};
+use gears_host::keyspace::stream::{NodeLimits, StreamId, StreamValue};
 use gears_host::keyspace::zset::ZSetValue;
 use gears_host::keyspace::{Thresholds, Value};
 use gears_tests::{RawConn, RealRedis, TestServer, assert_same_replies};
@@ -532,11 +532,11 @@ fn all_values() -> Vec<(&'static str, Value)> {
     big_zset.insert(&[b'm'; 100], 1.0, &t);
     big_zset.insert(b"inf", f64::INFINITY, &t);
     let mut stream = StreamValue::default();
-    stream.entries.insert(
+    stream.append(
         StreamId { ms: 5, seq: 1 },
-        vec![Box::from(&b"f"[..]), Box::from(&b"v"[..])],
+        vec![Box::from(&b"f"[..]), Box::from(&b"v"[..])].into(),
+        NodeLimits::default(),
     );
-    stream.last_id = StreamId { ms: 5, seq: 1 };
     vec![
         ("listpack", Data::Hash(&[("a", "1"), ("b", "2")]).value()),
         ("hashtable", Value::Hash(Box::new(big_hash))),
@@ -934,5 +934,98 @@ async fn sort_random_options_match_real_redis() -> anyhow::Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+#[tokio::test]
+async fn dump_restore_stream_keeps_entries_groups_and_pending() -> anyhow::Result<()> {
+    let srv = TestServer::start().await?;
+    let mut c = srv.client().await?;
+    for i in 1..=250u64 {
+        let _: String = redis::cmd("XADD")
+            .arg("s")
+            .arg(format!("{i}-1"))
+            .arg("field")
+            .arg(i)
+            .arg("other")
+            .arg("x")
+            .query_async(&mut c)
+            .await?;
+    }
+    let _: i64 = redis::cmd("XDEL")
+        .arg("s")
+        .arg("7-1")
+        .query_async(&mut c)
+        .await?;
+    let _: () = redis::cmd("XGROUP")
+        .arg("CREATE")
+        .arg("s")
+        .arg("g")
+        .arg("0")
+        .query_async(&mut c)
+        .await?;
+    let _: () = redis::cmd("XGROUP")
+        .arg("CREATE")
+        .arg("s")
+        .arg("idle")
+        .arg("$")
+        .query_async(&mut c)
+        .await?;
+    for consumer in ["alice", "bob"] {
+        let _: redis::Value = redis::cmd("XREADGROUP")
+            .arg("GROUP")
+            .arg("g")
+            .arg(consumer)
+            .arg("COUNT")
+            .arg(3)
+            .arg("STREAMS")
+            .arg("s")
+            .arg(">")
+            .query_async(&mut c)
+            .await?;
+    }
+    let _: i64 = redis::cmd("XACK")
+        .arg("s")
+        .arg("g")
+        .arg("2-1")
+        .query_async(&mut c)
+        .await?;
+    let payload: Vec<u8> = redis::cmd("DUMP").arg("s").query_async(&mut c).await?;
+    let _: () = redis::cmd("RESTORE")
+        .arg("copy")
+        .arg(0)
+        .arg(&payload)
+        .query_async(&mut c)
+        .await?;
+    let info = |key: &'static str| {
+        let mut cmd = redis::cmd("XINFO");
+        cmd.arg("STREAM").arg(key).arg("FULL");
+        cmd
+    };
+    let a: redis::Value = info("s").query_async(&mut c).await?;
+    let b: redis::Value = info("copy").query_async(&mut c).await?;
+    assert_eq!(format!("{a:?}"), format!("{b:?}"));
+    let again: Vec<u8> = redis::cmd("DUMP").arg("copy").query_async(&mut c).await?;
+    assert_eq!(again, payload);
+    // The restored stream keeps working: ids continue after the last one, the PEL is live.
+    let id: String = redis::cmd("XADD")
+        .arg("copy")
+        .arg("*")
+        .arg("f")
+        .arg("v")
+        .query_async(&mut c)
+        .await?;
+    assert_ne!(id, "250-1");
+    let pending: redis::Value = redis::cmd("XPENDING")
+        .arg("copy")
+        .arg("g")
+        .query_async(&mut c)
+        .await?;
+    let original: redis::Value = redis::cmd("XPENDING")
+        .arg("s")
+        .arg("g")
+        .query_async(&mut c)
+        .await?;
+    assert_eq!(pending, original);
     Ok(())
 }

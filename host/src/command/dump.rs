@@ -5,6 +5,7 @@ use super::args::is;
 use super::{Args, CmdError, CmdResult, CommandSpec, Ctx, Flags, Reply};
 use crate::keyspace::db::lru_clock;
 use crate::keyspace::serialize::{self, PayloadError};
+use crate::keyspace::stream::NodeLimits;
 use crate::keyspace::{NotifyFlags, string::parse_i64};
 
 pub(super) const COMMANDS: &[CommandSpec] = &[
@@ -62,15 +63,20 @@ fn restore(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
             return Err(CmdError::Syntax);
         }
     }
-    let mut db = ctx.db();
-    if !replace && db.lookup_write(key).is_some() {
+    if !replace && ctx.db().lookup_write(key).is_some() {
         return Err(CmdError::msg("BUSYKEY Target key name already exists."));
     }
     let ttl = parse_i64(ttl_arg).ok_or(CmdError::NotInteger)?;
     if ttl < 0 {
         return Err(CmdError::msg("ERR Invalid TTL value, must be >= 0"));
     }
-    let value = serialize::restore(payload, &db.thresholds).map_err(|e| match e {
+    let limits = NodeLimits {
+        max_bytes: usize::try_from(ctx.store.config.get_i64("stream-node-max-bytes")).unwrap_or(0),
+        max_entries: u64::try_from(ctx.store.config.get_i64("stream-node-max-entries"))
+            .unwrap_or(0),
+    };
+    let mut db = ctx.db();
+    let value = serialize::restore(payload, &db.thresholds, limits).map_err(|e| match e {
         PayloadError::Checksum => CmdError::msg("ERR DUMP payload version or checksum are wrong"),
         PayloadError::Format => CmdError::msg("ERR Bad data format"),
     })?;

@@ -20,9 +20,14 @@
 //! tag 4  set                         flags(big) n bytes*n            (n > 0, members distinct)
 //! tag 5  sorted set                  flags(big) n (member score)*n   (n > 0, members distinct,
 //!                                    score = f64 little-endian bits, never NaN)
-//! tag 6  stream                      last_ms last_seq n (ms seq m bytes*m)*n
-//!                                    (ids u64 little-endian, strictly increasing and
-//!                                    <= last id; m even and > 0)
+//! tag 6  stream                      last first max_deleted added:u64 n (id m bytes*m)*n
+//!                                    g group*g
+//!                                    (id = ms seq, u64 little-endian each; entry ids non-zero,
+//!                                    strictly increasing, <= last; m even and > 0)
+//!        group                       name last_delivered read(u8 0 | 1 u64)
+//!                                    p (id consumer delivery_time:i64 count:u64)*p
+//!                                    c (name seen:i64 active(u8 0 | 1 i64) k id*k)*c
+//!                                    (each PEL entry listed by exactly its consumer)
 //! ```
 //!
 //! [`restore`] rejects a payload whose version or checksum is wrong with
@@ -35,12 +40,10 @@
 //! the current thresholds, so it may move to the big encoding (never back), as Redis converts
 //! values while loading them.
 
-use std::collections::BTreeMap;
-
 use super::hash::HashValue;
 use super::list::ListValue;
 use super::set::SetValue;
-use super::stream::{StreamId, StreamValue};
+use super::stream::{Consumer, ConsumerGroup, NodeLimits, PendingEntry, StreamId, StreamValue};
 use super::string::StrValue;
 use super::value::{Thresholds, Value};
 use super::zset::ZSetValue;
@@ -120,19 +123,8 @@ pub fn dump(value: &Value) -> Vec<u8> {
             }
         }
         Value::Stream(s) => {
-            // Destructured on purpose: a field added to StreamValue must be serialized here
-            // (this stops compiling until it is).
-            let StreamValue { entries, last_id } = &**s;
             w.push(TAG_STREAM);
-            put_id(&mut w, *last_id);
-            put_len(&mut w, entries.len());
-            for (id, fields) in entries {
-                put_id(&mut w, *id);
-                put_len(&mut w, fields.len());
-                for f in fields {
-                    put_bytes(&mut w, f);
-                }
-            }
+            put_stream(&mut w, s);
         }
     }
     w.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -160,22 +152,27 @@ pub fn verify(payload: &[u8]) -> Result<&[u8], PayloadError> {
     Ok(body)
 }
 
-/// Decodes a payload made by [`dump`], re-checking compact encodings against `t`.
+/// Decodes a payload made by [`dump`], re-checking compact encodings against `t`; a stream's
+/// nodes are rebuilt with `limits` (as Redis re-packs on load, deleted-entry holes are gone).
 ///
 /// # Errors
 /// [`PayloadError::Checksum`] for a wrong version or checksum, [`PayloadError::Format`] for a
 /// body that does not decode exactly.
-pub fn restore(payload: &[u8], t: &Thresholds) -> Result<Value, PayloadError> {
+pub fn restore(payload: &[u8], t: &Thresholds, limits: NodeLimits) -> Result<Value, PayloadError> {
     let body = verify(payload)?;
     let mut r = Reader { buf: body, pos: 0 };
-    let value = read_value(&mut r, t)?;
+    let value = read_value(&mut r, t, limits)?;
     if r.pos != body.len() {
         return Err(PayloadError::Format);
     }
     Ok(value)
 }
 
-fn read_value(r: &mut Reader<'_>, t: &Thresholds) -> Result<Value, PayloadError> {
+fn read_value(
+    r: &mut Reader<'_>,
+    t: &Thresholds,
+    limits: NodeLimits,
+) -> Result<Value, PayloadError> {
     let value = match r.u8()? {
         TAG_STR_INT => Value::Str(StrValue::Int(i64::from_le_bytes(r.array()?))),
         TAG_STR_BYTES => {
@@ -238,36 +235,156 @@ fn read_value(r: &mut Reader<'_>, t: &Thresholds) -> Result<Value, PayloadError>
             }
             Value::ZSet(Box::new(z))
         }
-        TAG_STREAM => {
-            let last_id = r.id()?;
-            // Unlike the other types, a stream may be empty.
-            let n = r.len()?;
-            if n > r.remaining() / 17 {
-                return Err(PayloadError::Format);
-            }
-            let mut entries = BTreeMap::new();
-            let mut prev: Option<StreamId> = None;
-            for _ in 0..n {
-                let id = r.id()?;
-                if prev.is_some_and(|p| p >= id) || id > last_id {
-                    return Err(PayloadError::Format);
-                }
-                prev = Some(id);
-                let m = r.count(1)?;
-                if m == 0 || m % 2 != 0 {
-                    return Err(PayloadError::Format);
-                }
-                let mut fields = Vec::with_capacity(m);
-                for _ in 0..m {
-                    fields.push(r.bytes()?.into());
-                }
-                entries.insert(id, fields);
-            }
-            Value::Stream(Box::new(StreamValue { entries, last_id }))
-        }
+        TAG_STREAM => Value::Stream(Box::new(read_stream(r, limits)?)),
         _ => return Err(PayloadError::Format),
     };
     Ok(value)
+}
+
+/// A stream: its metadata, entries and consumer groups (see the module docs).
+fn put_stream(w: &mut Vec<u8>, s: &StreamValue) {
+    put_id(w, s.last_id);
+    put_id(w, s.first_id);
+    put_id(w, s.max_deleted_entry_id);
+    w.extend_from_slice(&s.entries_added.to_le_bytes());
+    put_len(w, s.len());
+    for (id, fields) in s.entries() {
+        put_id(w, *id);
+        put_len(w, fields.len());
+        for f in fields.iter() {
+            put_bytes(w, f);
+        }
+    }
+    put_len(w, s.groups.len());
+    for (name, g) in &s.groups {
+        put_bytes(w, name);
+        put_id(w, g.last_id);
+        match g.entries_read {
+            Some(n) => {
+                w.push(1);
+                w.extend_from_slice(&n.to_le_bytes());
+            }
+            None => w.push(0),
+        }
+        put_len(w, g.pel.len());
+        for (id, p) in &g.pel {
+            put_id(w, *id);
+            put_bytes(w, &p.consumer);
+            w.extend_from_slice(&p.delivery_time.to_le_bytes());
+            w.extend_from_slice(&p.delivery_count.to_le_bytes());
+        }
+        put_len(w, g.consumers.len());
+        for (cname, c) in &g.consumers {
+            put_bytes(w, cname);
+            w.extend_from_slice(&c.seen_time.to_le_bytes());
+            match c.active_time {
+                Some(t) => {
+                    w.push(1);
+                    w.extend_from_slice(&t.to_le_bytes());
+                }
+                None => w.push(0),
+            }
+            put_len(w, c.pel.len());
+            for id in &c.pel {
+                put_id(w, *id);
+            }
+        }
+    }
+}
+
+fn read_stream(r: &mut Reader<'_>, limits: NodeLimits) -> Result<StreamValue, PayloadError> {
+    let last_id = r.id()?;
+    let first_id = r.id()?;
+    let max_deleted_entry_id = r.id()?;
+    let entries_added = u64::from_le_bytes(r.array()?);
+    let mut s = StreamValue::default();
+    // Unlike the other types, a stream may be empty.
+    let n = r.len_within(17)?;
+    for _ in 0..n {
+        let id = r.id()?;
+        // Entries are appended in strictly increasing order, never past the last id.
+        if (!s.is_empty() && id <= s.last_id) || id.is_zero() || id > last_id {
+            return Err(PayloadError::Format);
+        }
+        let m = r.count(1)?;
+        if m % 2 != 0 {
+            return Err(PayloadError::Format);
+        }
+        let mut fields = Vec::with_capacity(m);
+        for _ in 0..m {
+            fields.push(r.bytes()?.into());
+        }
+        s.append(id, fields.into_boxed_slice(), limits);
+    }
+    if entries_added < s.len() as u64 {
+        return Err(PayloadError::Format);
+    }
+    s.last_id = last_id;
+    s.first_id = first_id;
+    s.max_deleted_entry_id = max_deleted_entry_id;
+    s.entries_added = entries_added;
+    let groups = r.len_within(18)?;
+    for _ in 0..groups {
+        let name: Box<[u8]> = r.bytes()?.into();
+        let mut g = ConsumerGroup::new(r.id()?, None);
+        g.entries_read = match r.u8()? {
+            0 => None,
+            1 => Some(u64::from_le_bytes(r.array()?)),
+            _ => return Err(PayloadError::Format),
+        };
+        let pending = r.len_within(33)?;
+        for _ in 0..pending {
+            let id = r.id()?;
+            let consumer: Box<[u8]> = r.bytes()?.into();
+            let delivery_time = i64::from_le_bytes(r.array()?);
+            let delivery_count = u64::from_le_bytes(r.array()?);
+            let entry = PendingEntry {
+                consumer,
+                delivery_time,
+                delivery_count,
+            };
+            if g.pel.insert(id, entry).is_some() {
+                return Err(PayloadError::Format);
+            }
+        }
+        let consumers = r.len_within(10)?;
+        for _ in 0..consumers {
+            let cname: Box<[u8]> = r.bytes()?.into();
+            let seen_time = i64::from_le_bytes(r.array()?);
+            let active_time = match r.u8()? {
+                0 => None,
+                1 => Some(i64::from_le_bytes(r.array()?)),
+                _ => return Err(PayloadError::Format),
+            };
+            let mut c = Consumer {
+                seen_time,
+                active_time,
+                ..Consumer::default()
+            };
+            let ids = r.len_within(16)?;
+            for _ in 0..ids {
+                let id = r.id()?;
+                // Every consumer PEL id is a group PEL entry owned by this consumer.
+                let owned = g.pel.get(&id).is_some_and(|p| p.consumer == cname);
+                if !owned || !c.pel.insert(id) {
+                    return Err(PayloadError::Format);
+                }
+            }
+            if g.consumers.insert(cname, c).is_some() {
+                return Err(PayloadError::Format);
+            }
+        }
+        // ... and every group PEL entry belongs to a consumer that lists it.
+        let consistent = g.pel.iter().all(|(id, p)| {
+            g.consumers
+                .get(&p.consumer)
+                .is_some_and(|c| c.pel.contains(id))
+        });
+        if !consistent || s.groups.insert(name, g).is_some() {
+            return Err(PayloadError::Format);
+        }
+    }
+    Ok(s)
 }
 
 fn put_len(w: &mut Vec<u8>, n: usize) {
@@ -357,6 +474,15 @@ impl<'a> Reader<'a> {
         Ok(n)
     }
 
+    /// A possibly zero count, each element taking at least `min_size` bytes.
+    fn len_within(&mut self, min_size: usize) -> Result<usize, PayloadError> {
+        let n = self.len()?;
+        if n > self.remaining() / min_size {
+            return Err(PayloadError::Format);
+        }
+        Ok(n)
+    }
+
     fn bytes(&mut self) -> Result<&'a [u8], PayloadError> {
         let n = self.len()?;
         self.take(n)
@@ -415,12 +541,44 @@ mod tests {
         }
         let mut st = StreamValue::default();
         for i in 1..5u64 {
-            st.entries.insert(
+            st.append(
                 StreamId { ms: i, seq: i * 2 },
-                vec![Box::from(&b"field"[..]), i.to_string().into_bytes().into()],
+                vec![Box::from(&b"field"[..]), i.to_string().into_bytes().into()].into(),
+                NodeLimits::default(),
             );
         }
+        st.delete(StreamId { ms: 2, seq: 4 });
         st.last_id = StreamId { ms: 9, seq: 0 };
+        let mut g = ConsumerGroup::new(StreamId { ms: 3, seq: 6 }, Some(2));
+        g.create_consumer(b"alice", 1000);
+        g.create_consumer(b"bob", 2000);
+        for (id, who) in [
+            ((1, 2), &b"alice"[..]),
+            ((3, 6), b"alice"),
+            ((4, 8), b"bob"),
+        ] {
+            let id = StreamId {
+                ms: id.0,
+                seq: id.1,
+            };
+            g.pel.insert(
+                id,
+                PendingEntry {
+                    consumer: who.into(),
+                    delivery_time: 5,
+                    delivery_count: 2,
+                },
+            );
+            if let Some(c) = g.consumers.get_mut(who) {
+                c.pel.insert(id);
+                c.active_time = Some(7);
+            }
+        }
+        st.groups.insert(Box::from(&b"g1"[..]), g);
+        st.groups.insert(
+            Box::from(&b"g2"[..]),
+            ConsumerGroup::new(StreamId::default(), None),
+        );
         out.push(Value::Stream(Box::new(st)));
         out.push(Value::Stream(Box::default()));
         out
@@ -441,7 +599,15 @@ mod tests {
                     .collect::<Vec<_>>(),
                 z.encoding()
             ),
-            Value::Stream(s) => format!("stream {:?} {:?}", s.entries, s.last_id),
+            Value::Stream(s) => format!(
+                "stream {:?} {:?} {:?} {:?} {} {:?}",
+                s.entries(),
+                s.last_id,
+                s.first_id,
+                s.max_deleted_entry_id,
+                s.entries_added,
+                s.groups
+            ),
         }
     }
 
@@ -450,7 +616,7 @@ mod tests {
         let t = Thresholds::default();
         for v in samples() {
             let p = dump(&v);
-            let back = restore(&p, &t).expect("valid payload");
+            let back = restore(&p, &t, NodeLimits::default()).expect("valid payload");
             assert_eq!(fingerprint(&back), fingerprint(&v));
         }
     }
@@ -467,7 +633,7 @@ mod tests {
             hash_max_listpack_entries: 4,
             ..t
         };
-        let Ok(Value::Hash(back)) = restore(&p, &small) else {
+        let Ok(Value::Hash(back)) = restore(&p, &small, NodeLimits::default()) else {
             panic!("expected a hash");
         };
         assert!(back.big);
@@ -483,7 +649,7 @@ mod tests {
                     let mut bad = p.clone();
                     bad[i] ^= 1 << bit;
                     assert_eq!(
-                        restore(&bad, &t).err(),
+                        restore(&bad, &t, NodeLimits::default()).err(),
                         Some(PayloadError::Checksum),
                         "flip byte {i} bit {bit} of {}",
                         fingerprint(&v)
@@ -491,11 +657,14 @@ mod tests {
                 }
             }
             for len in 0..p.len() {
-                assert_eq!(restore(&p[..len], &t).err(), Some(PayloadError::Checksum));
+                assert_eq!(
+                    restore(&p[..len], &t, NodeLimits::default()).err(),
+                    Some(PayloadError::Checksum)
+                );
             }
             let mut longer = p.clone();
             longer.push(0);
-            assert!(restore(&longer, &t).is_err());
+            assert!(restore(&longer, &t, NodeLimits::default()).is_err());
         }
     }
 
@@ -506,6 +675,10 @@ mod tests {
         let crc = CRC64.checksum(&w);
         w.extend_from_slice(&crc.to_le_bytes());
         w
+    }
+
+    fn restore_signed(p: &[u8], t: &Thresholds) -> Result<Value, PayloadError> {
+        restore(p, t, NodeLimits::default())
     }
 
     #[test]
@@ -522,7 +695,7 @@ mod tests {
         for _ in 0..20_000 {
             let len = (next() % 40) as usize;
             let body: Vec<u8> = (0..len).map(|_| (next() % 8) as u8).collect();
-            let _ = restore(&signed(&body), &t);
+            let _ = restore_signed(&signed(&body), &t);
         }
         for v in samples() {
             let p = dump(&v);
@@ -531,9 +704,9 @@ mod tests {
                 for delta in [1u8, 0x7f, 0x80, 0xff] {
                     let mut b = body.to_vec();
                     b[i] = b[i].wrapping_add(delta);
-                    let _ = restore(&signed(&b), &t);
+                    let _ = restore_signed(&signed(&b), &t);
                 }
-                let _ = restore(&signed(&body[..i]), &t);
+                let _ = restore_signed(&signed(&body[..i]), &t);
             }
         }
     }
@@ -542,7 +715,7 @@ mod tests {
     fn hostile_bodies_are_rejected() {
         let t = Thresholds::default();
         assert_eq!(
-            restore(&signed(&[]), &t).err(),
+            restore_signed(&signed(&[]), &t).err(),
             Some(PayloadError::Checksum)
         );
         let bad: &[&[u8]] = &[
@@ -560,19 +733,25 @@ mod tests {
         ];
         for b in bad {
             assert_eq!(
-                restore(&signed(b), &t).err(),
+                restore_signed(&signed(b), &t).err(),
                 Some(PayloadError::Format),
                 "{b:?}"
             );
         }
         let mut nan = vec![TAG_ZSET, 0, 1, 1, b'a'];
         nan.extend_from_slice(&f64::NAN.to_bits().to_le_bytes());
-        assert_eq!(restore(&signed(&nan), &t).err(), Some(PayloadError::Format));
+        assert_eq!(
+            restore_signed(&signed(&nan), &t).err(),
+            Some(PayloadError::Format)
+        );
         // A Redis-style payload (version 10) is rejected by the version check.
         let mut redis = vec![0u8, 3, b'b', b'a', b'r'];
         redis.extend_from_slice(&10u16.to_le_bytes());
         let crc = CRC64.checksum(&redis);
         redis.extend_from_slice(&crc.to_le_bytes());
-        assert_eq!(restore(&redis, &t).err(), Some(PayloadError::Checksum));
+        assert_eq!(
+            restore(&redis, &t, NodeLimits::default()).err(),
+            Some(PayloadError::Checksum)
+        );
     }
 }
