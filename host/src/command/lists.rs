@@ -134,9 +134,14 @@ fn end_arg(a: &[u8]) -> Result<End, CmdError> {
 /// `ERR timeout is not a float or out of range`, `ERR timeout is negative`.
 pub(super) fn parse_timeout(raw: &[u8]) -> Result<Option<Duration>, CmdError> {
     let secs = parse_long_double(raw).ok_or(CmdError::TimeoutNotFloat)?;
-    let ms = (secs * 1000.0).ceil();
+    let mut ms = (secs * 1000.0).ceil();
+    // In `long double`, -0.001 * 1000 lands just above -1 and rounds up to 0 (block forever);
+    // no other decimal changes sign that way.
+    if ms == -1.0 && secs * 1000.0 == -1.0 && !raw.to_ascii_lowercase().contains(&b'x') {
+        ms = 0.0;
+    }
     // `(long long)` of an out-of-range value is LLONG_MIN on the platforms Redis runs on.
-    if !(ms >= -9.223_372_036_854_776e18 && ms < 9.223_372_036_854_776e18) || ms < 0.0 {
+    if !(-9.223_372_036_854_776e18..9.223_372_036_854_776e18).contains(&ms) || ms < 0.0 {
         return Err(CmdError::TimeoutNegative);
     }
     if ms == 0.0 {
@@ -413,16 +418,11 @@ fn lpos(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
                 ));
             }
         } else if is(opt, "COUNT") && has_value {
-            let count = args.next_i64()?;
-            if count < 0 {
-                return Err(CmdError::msg("ERR COUNT can't be negative"));
-            }
-            q.count = Some(count);
+            let count = parse_i64(args.next_bytes()?).filter(|&n| n >= 0);
+            q.count = Some(count.ok_or(CmdError::msg("ERR COUNT can't be negative"))?);
         } else if is(opt, "MAXLEN") && has_value {
-            q.maxlen = args.next_i64()?;
-            if q.maxlen < 0 {
-                return Err(CmdError::msg("ERR MAXLEN can't be negative"));
-            }
+            let maxlen = parse_i64(args.next_bytes()?).filter(|&n| n >= 0);
+            q.maxlen = maxlen.ok_or(CmdError::msg("ERR MAXLEN can't be negative"))?;
         } else {
             return Err(CmdError::Syntax);
         }
@@ -469,9 +469,7 @@ fn pop(ctx: &mut Ctx<'_>, mut args: Args<'_>, end: End) -> CmdResult {
             match parse_i64(raw) {
                 Some(n) if n >= 0 => Some(usize::try_from(n).unwrap_or(usize::MAX)),
                 _ => {
-                    return Err(CmdError::msg(
-                        "ERR value is out of range, must be positive",
-                    ));
+                    return Err(CmdError::msg("ERR value is out of range, must be positive"));
                 }
             }
         }
@@ -511,6 +509,7 @@ fn pop(ctx: &mut Ctx<'_>, mut args: Args<'_>, end: End) -> CmdResult {
 /// With `count` the reply is `[key, [elements]]` (LMPOP), without it `[key, element]` (BLPOP).
 /// `None` when every list is empty or missing. A key of another type is `WRONGTYPE`, except
 /// while re-running for a blocked client, where it is skipped as Redis only serves lists.
+/// A re-run serves from the key whose write woke it, as Redis does.
 fn pop_first(
     ctx: &mut Ctx<'_>,
     keys: &[&[u8]],
@@ -518,8 +517,15 @@ fn pop_first(
     count: Option<usize>,
 ) -> Result<Option<Reply>, CmdError> {
     let serving = ctx.serving;
+    let woke: Option<Box<[u8]>> = ctx
+        .serving_key()
+        .filter(|k| keys.contains(k))
+        .map(Into::into);
     let mut db = ctx.db();
     for &key in keys {
+        if woke.as_deref().is_some_and(|w| w != key) {
+            continue;
+        }
         let list = match db.write_list(key) {
             Ok(Some(l)) if !l.is_empty() => l,
             Ok(_) => continue,
@@ -727,7 +733,13 @@ fn block_move(
         // A destination of the wrong type fails the command (and ends the wait), as in Redis.
         return move_element(ctx, src, dst, from, to);
     }
-    Ok(block_or_timeout(ctx, argv, &[src], timeout, TimeoutReply::Null))
+    Ok(block_or_timeout(
+        ctx,
+        argv,
+        &[src],
+        timeout,
+        TimeoutReply::Null,
+    ))
 }
 
 #[cfg(test)]
@@ -752,14 +764,19 @@ mod tests {
         assert_eq!(ms("0x1p-20"), Ok(Some(1)));
         assert_eq!(ms("-0"), Ok(None));
         assert_eq!(ms("-0.0001"), Ok(None));
+        assert_eq!(ms("-0.001"), Ok(None));
+        assert_eq!(ms("-1e-3"), Ok(None));
+        assert_eq!(ms("-0.002"), Err(CmdError::TimeoutNegative));
+        assert_eq!(ms("-0.0011"), Err(CmdError::TimeoutNegative));
         assert_eq!(ms("922337203685477"), Ok(None));
         assert_eq!(ms("-1"), Err(CmdError::TimeoutNegative));
-        assert_eq!(ms("-0.001"), Err(CmdError::TimeoutNegative));
         assert_eq!(ms("inf"), Err(CmdError::TimeoutNegative));
         assert_eq!(ms("-inf"), Err(CmdError::TimeoutNegative));
         assert_eq!(ms("9223372036854775807"), Err(CmdError::TimeoutNegative));
         assert_eq!(ms("1e400"), Err(CmdError::TimeoutNegative));
-        for bad in ["", " 1", "1 ", "nan", "1e3x", "abc", "1..2", "--1", "0x", "infx"] {
+        for bad in [
+            "", " 1", "1 ", "nan", "1e3x", "abc", "1..2", "--1", "0x", "infx",
+        ] {
             assert_eq!(ms(bad), Err(CmdError::TimeoutNotFloat), "{bad:?}");
         }
     }

@@ -129,7 +129,9 @@ impl ListValue {
 
     /// The element at a Redis index (`LINDEX`).
     pub fn get(&self, index: i64) -> Option<&[u8]> {
-        self.position(index).and_then(|i| self.items.get(i)).map(|b| &**b)
+        self.position(index)
+            .and_then(|i| self.items.get(i))
+            .map(|b| &**b)
     }
 
     /// Replaces the element at a Redis index (`LSET`); false if out of range.
@@ -152,7 +154,11 @@ impl ListValue {
         } else {
             start
         };
-        let mut end = if end < 0 { len.saturating_add(end) } else { end };
+        let mut end = if end < 0 {
+            len.saturating_add(end)
+        } else {
+            end
+        };
         if start < 0 {
             start = 0;
         }
@@ -306,7 +312,14 @@ mod tests {
     fn pop_many_right_returns_tail_first() {
         let mut l = list(&["a", "b", "c", "d"]);
         let popped: Vec<_> = l.pop_many(End::Right, 3).into_iter().collect();
-        assert_eq!(popped, vec![b"d".as_slice().into(), b"c".as_slice().into(), b"b".as_slice().into()] as Vec<Box<[u8]>>);
+        assert_eq!(
+            popped,
+            vec![
+                b"d".as_slice().into(),
+                b"c".as_slice().into(),
+                b"b".as_slice().into()
+            ] as Vec<Box<[u8]>>
+        );
         assert_eq!(items(&l), ["a"]);
         assert_eq!(l.pop_many(End::Left, 10).len(), 1);
         assert!(l.is_empty());
