@@ -608,18 +608,19 @@ async fn blpop_blocked_clients_are_served_first_come_first_served() -> anyhow::R
 }
 
 #[tokio::test]
-async fn blpop_timeout_returns_nil_array() -> anyhow::Result<()> {
+async fn blocking_list_commands_timeout_returns_nil_array() -> anyhow::Result<()> {
     let srv = TestServer::start().await?;
     let mut raw = RawConn::connect(srv.addr()).await?;
     raw_reply(&mut raw, &["BLPOP", "a", "b", "0.05"], b"*-1\r\n").await?;
     raw_reply(&mut raw, &["BLMPOP", "0.05", "1", "a", "LEFT"], b"*-1\r\n").await?;
+    // Redis 7.0 answers every timed-out list command with a nil array, BLMOVE included.
     raw_reply(
         &mut raw,
         &["BLMOVE", "a", "b", "LEFT", "LEFT", "0.05"],
-        b"$-1\r\n",
+        b"*-1\r\n",
     )
     .await?;
-    raw_reply(&mut raw, &["BRPOPLPUSH", "a", "b", "0.001"], b"$-1\r\n").await?;
+    raw_reply(&mut raw, &["BRPOPLPUSH", "a", "b", "0.001"], b"*-1\r\n").await?;
     Ok(())
 }
 

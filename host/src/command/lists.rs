@@ -223,23 +223,25 @@ fn parse_hex_float(s: &str) -> Option<f64> {
     Some(v * 2f64.powi(exp))
 }
 
-/// Blocks the client (or keeps a re-run waiter blocked); when blocking is not allowed (MULTI,
-/// scripts), answers as if the timeout had passed.
+/// Blocks the client (or keeps a re-run waiter blocked). When blocking is not allowed (MULTI,
+/// scripts) the command answers `unblockable` at once: a nil array for the pops, a nil bulk for
+/// BLMOVE / BRPOPLPUSH. A real timeout (or CLIENT UNBLOCK) answers a nil array for every list
+/// command, as Redis 7.0's `replyToBlockedClientTimedOut` does.
 fn block_or_timeout(
     ctx: &mut Ctx<'_>,
     argv: &[&[u8]],
     keys: &[&[u8]],
     timeout: Option<Duration>,
-    on_timeout: TimeoutReply,
+    unblockable: Reply,
 ) -> Reply {
     if ctx.serving {
-        return ctx.block(keys, timeout, Vec::new(), on_timeout);
+        return ctx.block(keys, timeout, Vec::new(), TimeoutReply::NullArray);
     }
     if !ctx.may_block() {
-        return on_timeout.reply();
+        return unblockable;
     }
     let rerun = argv.iter().map(|a| Bytes::copy_from_slice(a)).collect();
-    ctx.block(keys, timeout, rerun, on_timeout)
+    ctx.block(keys, timeout, rerun, TimeoutReply::NullArray)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -562,20 +564,14 @@ fn brpop(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
 
 fn bpop(ctx: &mut Ctx<'_>, args: Args<'_>, end: End) -> CmdResult {
     let argv = args.argv();
-    let Some((raw_timeout, keys)) = argv[1..].split_last() else {
+    let Some((raw_timeout, keys)) = argv.get(1..).and_then(<[&[u8]]>::split_last) else {
         return Err(CmdError::Syntax);
     };
     let timeout = parse_timeout(raw_timeout)?;
     if let Some(reply) = pop_first(ctx, keys, end, None)? {
         return Ok(reply);
     }
-    Ok(block_or_timeout(
-        ctx,
-        argv,
-        keys,
-        timeout,
-        TimeoutReply::NullArray,
-    ))
+    Ok(block_or_timeout(ctx, argv, keys, timeout, Reply::NullArray))
 }
 
 /// The parsed tail of LMPOP / BLMPOP: keys, end and count.
@@ -645,7 +641,7 @@ fn blmpop(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         argv,
         m.keys,
         timeout,
-        TimeoutReply::NullArray,
+        Reply::NullArray,
     ))
 }
 
@@ -733,13 +729,7 @@ fn block_move(
         // A destination of the wrong type fails the command (and ends the wait), as in Redis.
         return move_element(ctx, src, dst, from, to);
     }
-    Ok(block_or_timeout(
-        ctx,
-        argv,
-        &[src],
-        timeout,
-        TimeoutReply::Null,
-    ))
+    Ok(block_or_timeout(ctx, argv, &[src], timeout, Reply::Null))
 }
 
 #[cfg(test)]

@@ -199,26 +199,33 @@ impl ListValue {
     /// many were removed.
     pub fn remove(&mut self, count: i64, elem: &[u8]) -> usize {
         let limit = usize::try_from(count.unsigned_abs()).unwrap_or(usize::MAX);
+        let limit = if limit == 0 { usize::MAX } else { limit };
         let mut removed = 0;
         if count >= 0 {
-            let mut i = 0;
-            while i < self.items.len() && (limit == 0 || removed < limit) {
-                if &*self.items[i] == elem {
-                    self.items.remove(i);
+            self.items.retain(|e| {
+                if removed < limit && **e == *elem {
                     removed += 1;
+                    false
                 } else {
-                    i += 1;
+                    true
                 }
-            }
+            });
         } else {
-            let mut i = self.items.len();
-            while i > 0 && removed < limit {
-                i -= 1;
-                if &*self.items[i] == elem {
-                    self.items.remove(i);
-                    removed += 1;
-                }
-            }
+            // The first `limit` matches from the tail, as ascending positions.
+            let mut doomed: Vec<usize> = (0..self.items.len())
+                .rev()
+                .filter(|&i| *self.items[i] == *elem)
+                .take(limit)
+                .collect();
+            doomed.reverse();
+            removed = doomed.len();
+            let mut next = doomed.iter().peekable();
+            let mut i = 0;
+            self.items.retain(|_| {
+                let keep = next.next_if(|&&d| d == i).is_none();
+                i += 1;
+                keep
+            });
         }
         removed
     }
@@ -375,6 +382,11 @@ mod tests {
         assert_eq!(l.remove(0, b"a"), 3);
         assert_eq!(items(&l), ["b"]);
         assert_eq!(l.remove(i64::MIN, b"b"), 1);
+        let mut l = list(&["a", "b", "a", "b", "a", "a"]);
+        assert_eq!(l.remove(-3, b"a"), 3);
+        assert_eq!(items(&l), ["a", "b", "b"]);
+        assert_eq!(l.remove(-5, b"b"), 2);
+        assert_eq!(items(&l), ["a"]);
         assert_eq!(l.remove(0, b"zz"), 0);
     }
 
