@@ -82,6 +82,8 @@ pub struct Blocked {
     next: WaiterId,
     waiters: HashMap<WaiterId, Waiter>,
     by_key: HashMap<(usize, Box<[u8]>), VecDeque<WaiterId>>,
+    /// The key whose readiness [`serve_ready`] is serving right now.
+    serving_key: Option<Box<[u8]>>,
 }
 
 impl Blocked {
@@ -135,6 +137,16 @@ impl Ctx<'_> {
     /// Whether this command may block (not inside MULTI/EXEC, a function, or a retry).
     pub fn may_block(&self) -> bool {
         !self.in_exec && !self.serving && !self.client.is_fake()
+    }
+
+    /// While re-running a blocked command: the key whose write woke it. Redis serves a waiter
+    /// from that key only (BLPOP a b serves from b when b became ready first).
+    pub fn serving_key(&self) -> Option<&[u8]> {
+        if self.serving {
+            self.store.blocked.serving_key.as_deref()
+        } else {
+            None
+        }
     }
 
     /// Blocks the client on `keys` until a write serves it or `timeout` passes.
@@ -237,6 +249,7 @@ pub fn serve_ready(store: &mut Store, shared: &Shared) {
                 let argv = w.argv.clone();
                 let mut client = ClientState::fake(w.client_id, w.db, w.protocol);
                 let slices: Vec<&[u8]> = argv.iter().map(|b| &b[..]).collect();
+                store.blocked.serving_key = Some(key.clone());
                 let reply = {
                     let mut ctx = Ctx {
                         store,
@@ -247,6 +260,7 @@ pub fn serve_ready(store: &mut Store, shared: &Shared) {
                     };
                     super::call(&mut ctx, &slices)
                 };
+                store.blocked.serving_key = None;
                 match reply {
                     Reply::Wait(_) => {}
                     reply => {

@@ -361,11 +361,29 @@ fn encode2(reply: &Reply, out: &mut BytesMut) {
             }
             Ok(0)
         }
+        // Element by element, so a nested null array stays `*-1` (BLPOP inside EXEC).
+        Reply::Array(items) | Reply::Set(items) | Reply::Push(items) => {
+            encode2_array(items, out);
+            Ok(0)
+        }
         Reply::NoReply | Reply::Wait(_) => Ok(0),
         other => redis_protocol::resp2::encode::extend_encode(out, &to_frame2(other), false),
     };
     if let Err(e) = res {
         tracing::error!(error = %e, "reply encoding failed");
+    }
+}
+
+/// A RESP2 array, element by element; a nested `Many` is an array as in [`to_frame2`].
+fn encode2_array(items: &[Reply], out: &mut BytesMut) {
+    out.extend_from_slice(b"*");
+    out.extend_from_slice(itoa::Buffer::new().format(items.len()).as_bytes());
+    out.extend_from_slice(b"\r\n");
+    for r in items {
+        match r {
+            Reply::Many(inner) => encode2_array(inner, out),
+            r => encode2(r, out),
+        }
     }
 }
 
