@@ -14,8 +14,9 @@ pub enum Kind {
     Bool,
     /// A signed integer within bounds.
     Int(i64, i64),
-    /// A byte count accepting `k`, `kb`, `m`, `mb`, `g`, `gb` suffixes.
-    Memory,
+    /// A byte count accepting `k`, `kb`, `m`, `mb`, `g`, `gb` suffixes, at least the given
+    /// minimum.
+    Memory(u64),
     /// One of fixed words.
     Enum(&'static [&'static str]),
     /// Free text.
@@ -103,11 +104,15 @@ pub const SPECS: &[Spec] = &[
         &["list-max-ziplist-size"],
     ),
     spec("list-compress-depth", Kind::Int(0, i64::MAX), "0"),
-    spec("stream-node-max-bytes", Kind::Memory, "4096"),
+    spec("stream-node-max-bytes", Kind::Memory(0), "4096"),
     spec("stream-node-max-entries", Kind::Int(0, i64::MAX), "100"),
-    spec("proto-max-bulk-len", Kind::Memory, "536870912"),
-    spec("client-query-buffer-limit", Kind::Memory, "1073741824"),
-    spec("maxmemory", Kind::Memory, "0"),
+    spec("proto-max-bulk-len", Kind::Memory(1024 * 1024), "536870912"),
+    spec(
+        "client-query-buffer-limit",
+        Kind::Memory(1024 * 1024),
+        "1073741824",
+    ),
+    spec("maxmemory", Kind::Memory(0), "0"),
     spec("maxmemory-policy", Kind::Enum(POLICIES), "noeviction"),
     spec("maxmemory-samples", Kind::Int(1, 64), "5"),
     spec("maxclients", Kind::Int(1, i64::MAX), "10000"),
@@ -282,9 +287,15 @@ impl Config {
                 }
                 Ok(v.to_string())
             }
-            Kind::Memory => {
+            Kind::Memory(min) => {
                 let v = parse_memory(value)
                     .ok_or_else(|| invalid("argument must be a memory value"))?;
+                if v < min {
+                    return Err(invalid(&format!(
+                        "argument must be between {min} and {} inclusive",
+                        i64::MAX
+                    )));
+                }
                 Ok(v.to_string())
             }
             Kind::Enum(words) => {

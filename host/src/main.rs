@@ -70,10 +70,23 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the tokio runtime")?;
+    // `io-threads 1` (the default, as in Redis) serves every connection from one thread, which
+    // also keeps the order in which commands from different clients arrive; more threads use a
+    // work-stealing pool.
+    let io_threads = usize::try_from(config.get_i64("io-threads"))
+        .unwrap_or(1)
+        .max(1);
+    let runtime = if io_threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(io_threads)
+            .enable_all()
+            .build()
+    }
+    .context("starting the tokio runtime")?;
     runtime.block_on(async move {
         let server = Server::bind(config).await?;
         server.run(shutdown_signal()).await;

@@ -146,7 +146,7 @@ async fn rename_copy_move_keep_ttl_and_errors_match() -> anyhow::Result<()> {
             &["MOVE", "d", "1"],
             &["MOVE", "d", "x"],
             &["SELECT", "1"],
-            &["KEYS", "*"],
+            &["EXISTS", "d", "e"],
             &["SELECT", "0"],
         ],
     )

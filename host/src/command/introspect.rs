@@ -226,6 +226,7 @@ fn info_section(ctx: &mut Ctx<'_>, section: &str, out: &mut String) {
                 "rejected_connections",
                 &cs.rejected_connections.load(Ordering::Relaxed),
             );
+            w(out, "migrate_cached_sockets", &0);
             w(out, "expired_keys", &store.ks.stats.expired_keys);
             w(out, "evicted_keys", &0);
             w(out, "evicted_clients", &0);

@@ -240,7 +240,7 @@ pub struct CmdRef {
 pub struct Table {
     /// Every command and subcommand, by id.
     pub entries: Vec<CmdRef>,
-    by_name: HashMap<&'static str, usize>,
+    by_name: HashMap<&'static [u8], usize, foldhash::fast::FixedState>,
     top: Vec<usize>,
 }
 
@@ -264,7 +264,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
 
 static TABLE: LazyLock<Table> = LazyLock::new(|| {
     let mut entries = Vec::new();
-    let mut by_name = HashMap::new();
+    let mut by_name = HashMap::with_hasher(foldhash::fast::FixedState::default());
     let mut top = Vec::new();
     for family in FAMILIES {
         for spec in *family {
@@ -275,7 +275,7 @@ static TABLE: LazyLock<Table> = LazyLock::new(|| {
                 full_name: spec.name,
                 parent: None,
             });
-            by_name.insert(spec.name, id);
+            by_name.insert(spec.name.as_bytes(), id);
             top.push(id);
             for sub in spec.subcommands {
                 let full: &'static str =
@@ -287,7 +287,7 @@ static TABLE: LazyLock<Table> = LazyLock::new(|| {
                     full_name: full,
                     parent: Some(spec),
                 });
-                by_name.insert(full, sid);
+                by_name.insert(full.as_bytes(), sid);
             }
         }
     }
@@ -298,6 +298,12 @@ static TABLE: LazyLock<Table> = LazyLock::new(|| {
     }
 });
 
+/// The process-wide TSC clock behind command statistics (calibrated once).
+fn clock() -> &'static quanta::Clock {
+    static CLOCK: LazyLock<quanta::Clock> = LazyLock::new(quanta::Clock::new);
+    &CLOCK
+}
+
 /// The process-wide command table.
 pub fn table() -> &'static Table {
     &TABLE
@@ -306,6 +312,16 @@ pub fn table() -> &'static Table {
 impl Table {
     /// Looks a name up ASCII-case-insensitively (`config|get` for subcommands).
     pub fn lookup(&self, name: &[u8]) -> Option<CmdRef> {
+        thread_local! {
+            // Pipelines repeat one command: remember the last hit to skip the hash lookup.
+            static LAST: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+        }
+        let last = LAST.get();
+        if let Some(hit) = self.entries.get(last)
+            && hit.full_name.as_bytes().eq_ignore_ascii_case(name)
+        {
+            return Some(*hit);
+        }
         let mut buf = [0u8; 64];
         if name.len() > buf.len() {
             return None;
@@ -313,8 +329,9 @@ impl Table {
         for (d, s) in buf.iter_mut().zip(name) {
             *d = s.to_ascii_lowercase();
         }
-        let lower = std::str::from_utf8(&buf[..name.len()]).ok()?;
-        self.by_name.get(lower).map(|&id| self.entries[id])
+        let id = *self.by_name.get(&buf[..name.len()])?;
+        LAST.set(id);
+        Some(self.entries[id])
     }
 
     /// Top-level commands (COMMAND, COMMAND COUNT).
@@ -374,8 +391,9 @@ pub struct Store {
     pub stats: ServerStats,
     /// MONITOR clients.
     pub monitors: Vec<Arc<ClientInfo>>,
-    /// When the current command started (command statistics read one clock per command).
-    cmd_clock: Instant,
+    /// When the current command started, in raw TSC ticks (command statistics read one cheap
+    /// clock per command).
+    cmd_clock: u64,
 }
 
 impl Store {
@@ -392,7 +410,7 @@ impl Store {
                 ..ServerStats::default()
             },
             monitors: Vec::new(),
-            cmd_clock: Instant::now(),
+            cmd_clock: 0,
         };
         store.apply_config();
         store
@@ -402,7 +420,7 @@ impl Store {
     /// Every holder of the lock that runs commands (connections, cron, functions) calls it.
     pub fn begin_batch(&mut self) {
         self.ks.set_now(unix_ms());
-        self.cmd_clock = Instant::now();
+        self.cmd_clock = clock().raw();
     }
 
     /// Pushes config values that change running behaviour into the keyspace.
@@ -655,8 +673,9 @@ pub fn run(ctx: &mut Ctx<'_>, cmd: CmdRef, argv: &[&[u8]]) -> Reply {
     let result = handler(ctx, Args::new(argv));
     // One clock read per command: the time since the previous command ended (or the batch
     // began) is this command's.
-    let end = Instant::now();
-    let usec = end.duration_since(ctx.store.cmd_clock).as_micros() as u64;
+    let clock = clock();
+    let end = clock.raw();
+    let usec = clock.delta_as_nanos(ctx.store.cmd_clock, end) / 1000;
     ctx.store.cmd_clock = end;
     let stat = &mut ctx.store.stats.commands[cmd.id];
     // A blocked command was counted when it blocked; its re-runs only add time and failures

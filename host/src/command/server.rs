@@ -50,18 +50,29 @@ const DEBUG_SUBCOMMANDS: &[CommandSpec] = &[
     CommandSpec::new("help", 2, ADM, debug_help),
 ];
 
-const FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[CommandSpec::new(
-    "flush",
-    -2,
-    Flags::WRITE.union(Flags::NOSCRIPT),
-    scripting_flush,
-)];
-const SCRIPT_SUBCOMMANDS: &[CommandSpec] = &[CommandSpec::new(
-    "flush",
-    -2,
-    Flags::NOSCRIPT,
-    scripting_flush,
-)];
+const FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
+    CommandSpec::new(
+        "flush",
+        -2,
+        Flags::WRITE.union(Flags::NOSCRIPT),
+        scripting_flush,
+    ),
+    CommandSpec::new(
+        "kill",
+        2,
+        Flags::NOSCRIPT.union(Flags::ALLOW_BUSY),
+        scripting_kill,
+    ),
+];
+const SCRIPT_SUBCOMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("flush", -2, Flags::NOSCRIPT, scripting_flush),
+    CommandSpec::new(
+        "kill",
+        2,
+        Flags::NOSCRIPT.union(Flags::ALLOW_BUSY),
+        scripting_kill,
+    ),
+];
 
 fn swapdb(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
     let a = super::args::int(args.next_bytes()?)
@@ -179,6 +190,11 @@ fn scripting_flush(_ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
         [m] if is(m, "ASYNC") || is(m, "SYNC") => Ok(Reply::Ok),
         _ => Err(CmdError::Syntax),
     }
+}
+
+/// `SCRIPT KILL` / `FUNCTION KILL`: no script can be running until scripting exists.
+fn scripting_kill(_ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
+    Err(CmdError::msg("NOTBUSY No scripts in execution right now."))
 }
 
 // ---------------------------------------------------------------------------------------------

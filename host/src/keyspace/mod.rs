@@ -124,10 +124,11 @@ impl KeySignals {
         }
     }
 
-    /// Every watched key in `db` counts as modified (FLUSHDB, SWAPDB).
-    pub fn modified_db(&mut self, db: usize) {
-        for ((d, _), w) in &self.watched {
-            if *d == db {
+    /// A database is emptied or replaced (FLUSHDB, FLUSHALL, SWAPDB): a watched key counts as
+    /// modified if it existed before or exists after, as Redis's `touchAllWatchedKeysInDb`.
+    pub fn modified_db(&mut self, db: usize, existed: impl Fn(&[u8]) -> bool) {
+        for ((d, key), w) in &self.watched {
+            if *d == db && existed(key) {
                 self.dirty.extend(w.iter().copied());
             }
         }
@@ -302,8 +303,9 @@ impl Keyspace {
     /// Removes every key of database `index` (FLUSHDB); returns how many there were.
     pub fn flush_db(&mut self, index: usize) -> usize {
         let n = self.dbs[index].len();
-        self.dbs[index] = Db::default();
-        self.signals.modified_db(index);
+        let old = std::mem::take(&mut self.dbs[index]);
+        self.signals
+            .modified_db(index, |k| old.raw_get(k).is_some());
         self.signals.ready_db(index);
         n
     }
@@ -318,9 +320,14 @@ impl Keyspace {
         if a == b {
             return;
         }
+        for (i, j) in [(a, b), (b, a)] {
+            let (before, after) = (&self.dbs[i], &self.dbs[j]);
+            self.signals.modified_db(i, |k| {
+                before.raw_get(k).is_some() || after.raw_get(k).is_some()
+            });
+        }
         self.dbs.swap(a, b);
         for i in [a, b] {
-            self.signals.modified_db(i);
             self.signals.ready_db(i);
         }
     }
