@@ -10,7 +10,10 @@ cd "$(dirname "$0")/.."
 ROUNDS="${ROUNDS:-3}"
 N="${N:-200000}"
 CLIENTS="${CLIENTS:-50}"
-TESTS="${TESTS:-set,get,incr,lpush,lpop,sadd,hset,zadd,xadd}"
+TESTS="${TESTS:-set,get,incr,lpush,lpop,sadd,hset,zadd}"
+# Keyspace size for __rand_int__ keys: empty (the issue's invocation: one key per test) or e.g.
+# RANDOM_KEYS=100000 for a large keyspace.
+RANDOM_KEYS="${RANDOM_KEYS:-}"
 PIPELINES="${PIPELINES:-1 16}"
 BIN="${GEARS_HOST_BIN:-target/release/gears-host}"
 [ -x "$BIN" ] || cargo build --release -p gears-host
@@ -23,9 +26,14 @@ GPID=$!
 trap 'kill $RPID $GPID 2>/dev/null; wait 2>/dev/null' EXIT
 sleep 0.5
 OUT=$(mktemp -d)
+RFLAG=()
+[ -n "$RANDOM_KEYS" ] && RFLAG=(-r "$RANDOM_KEYS")
 run() { # port pipeline round label
-  redis-benchmark -p "$1" -t "$TESTS" -n "$N" -c "$CLIENTS" -P "$2" -r 100000 --csv 2>/dev/null \
+  redis-benchmark -p "$1" -t "$TESTS" -n "$N" -c "$CLIENTS" -P "$2" "${RFLAG[@]}" --csv 2>/dev/null \
     | tail -n +2 | tr -d '"' | awk -F, -v l="$4" -v p="$2" '{print l" P"p" "$1" "$2}' >> "$OUT/raw"
+  # redis-benchmark 7.0 has no built-in XADD test: run it as an explicit command.
+  redis-benchmark -p "$1" -n "$N" -c "$CLIENTS" -P "$2" --csv XADD bench-stream '*' field value 2>/dev/null \
+    | tail -n +2 | tr -d '"' | awk -F, -v l="$4" -v p="$2" '{print l" P"p" XADD "$2}' >> "$OUT/raw"
 }
 for r in $(seq "$ROUNDS"); do
   for p in $PIPELINES; do

