@@ -232,6 +232,9 @@ impl Default for Config {
 impl Config {
     /// The spec of a key by canonical name or alias (case-insensitive).
     pub fn spec(name: &str) -> Option<&'static Spec> {
+        if let Some(exact) = SPECS.iter().find(|s| s.name == name) {
+            return Some(exact);
+        }
         SPECS.iter().find(|s| {
             s.name.eq_ignore_ascii_case(name)
                 || s.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))

@@ -437,6 +437,9 @@ impl Store {
         t.zset_max_listpack_entries = n("zset-max-listpack-entries");
         t.zset_max_listpack_value = n("zset-max-listpack-value");
         t.list_max_listpack_size = c.get_i64("list-max-listpack-size");
+        t.stream_node_max_bytes = n("stream-node-max-bytes");
+        t.stream_node_max_entries =
+            u64::try_from(c.get_i64("stream-node-max-entries")).unwrap_or(0);
     }
 }
 

@@ -183,10 +183,10 @@ fn text(b: &[u8]) -> String {
 }
 
 fn node_limits(ctx: &Ctx<'_>) -> NodeLimits {
-    let c = &ctx.store.config;
+    let t = &ctx.store.ks.thresholds;
     NodeLimits {
-        max_bytes: usize::try_from(c.get_i64("stream-node-max-bytes")).unwrap_or(0),
-        max_entries: u64::try_from(c.get_i64("stream-node-max-entries")).unwrap_or(0),
+        max_bytes: t.stream_node_max_bytes,
+        max_entries: t.stream_node_max_entries,
     }
 }
 

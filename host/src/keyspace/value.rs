@@ -40,6 +40,10 @@ pub struct Thresholds {
     pub zset_max_listpack_value: usize,
     /// `list-max-listpack-size` (negative: a size class in KB, as in Redis).
     pub list_max_listpack_size: i64,
+    /// `stream-node-max-bytes`.
+    pub stream_node_max_bytes: usize,
+    /// `stream-node-max-entries`.
+    pub stream_node_max_entries: u64,
 }
 
 impl Default for Thresholds {
@@ -51,6 +55,8 @@ impl Default for Thresholds {
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
             list_max_listpack_size: -2,
+            stream_node_max_bytes: 4096,
+            stream_node_max_entries: 100,
         }
     }
 }
