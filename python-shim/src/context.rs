@@ -1,0 +1,119 @@
+//! What Python code is running for: the host it talks to, the session it belongs to, and (for a
+//! top-level script) where its `run()` / `register()` calls are collected.
+//!
+//! Set per thread around every entry into Python ([`enter`]); the native module's functions read
+//! it. The host never shares a context between threads.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use crate::plan::{PlanSpec, RegisterArgs, RunArgs};
+
+/// A reply from the host, in a form the Python API converts to Python values.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HostReply {
+    /// Nil.
+    Nil,
+    /// Integer.
+    Int(i64),
+    /// Double.
+    Double(f64),
+    /// Boolean (RESP3).
+    Bool(bool),
+    /// Status string.
+    Status(Vec<u8>),
+    /// Bulk string.
+    Bulk(Vec<u8>),
+    /// Error text (`ERR ...`).
+    Error(String),
+    /// Array (also maps, flattened, and sets).
+    Array(Vec<HostReply>),
+}
+
+/// Log levels of `log(msg, level=...)`, as Redis names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    /// `debug`
+    Debug,
+    /// `verbose`
+    Verbose,
+    /// `notice`
+    Notice,
+    /// `warning`
+    Warning,
+}
+
+/// What the Python API needs from the server. Implemented by gears-host.
+pub trait Host: Send + Sync {
+    /// Runs a Redis command as the session's owner and returns its reply. Called without the
+    /// GIL (the caller releases it first, so the host may take its keyspace lock).
+    fn execute(&self, argv: Vec<Vec<u8>>) -> HostReply;
+    /// Writes a log line from Python code.
+    fn log(&self, level: LogLevel, msg: &str);
+    /// A value of RG.CONFIGSET's extra dictionary (`configGet`).
+    fn config_get(&self, key: &str) -> Option<String>;
+    /// Whether errors carry Python tracebacks (`PythonAttemptTraceback`).
+    fn attempt_traceback(&self) -> bool;
+    /// A fresh flat-execution-plan id (`<40 zeros>-<n>`), consumed by every `GB()` and
+    /// `register()`, as in RedisGears.
+    fn next_plan_id(&self) -> String;
+    /// Takes the keyspace for an `atomic()` block (called without the GIL).
+    fn atomic_enter(&self);
+    /// Releases the keyspace after an `atomic()` block.
+    fn atomic_exit(&self);
+}
+
+/// Where a top-level script's `run()` and `register()` calls go.
+#[derive(Default)]
+pub struct ScriptOutcome {
+    /// The `run()` call, if any (at most one per script).
+    pub run: Option<(PlanSpec, RunArgs)>,
+    /// The `register()` calls, in order.
+    pub registrations: Vec<(PlanSpec, RegisterArgs)>,
+}
+
+/// The per-thread state of running Python code.
+pub struct Context {
+    /// The server.
+    pub host: Arc<dyn Host>,
+    /// The session's globals (None outside any session).
+    pub session: Option<Py<PyDict>>,
+    /// The session id.
+    pub session_id: String,
+    /// Collects `run()`/`register()` of a top-level script.
+    pub script: Option<ScriptOutcome>,
+    /// Running inside an execution step (futures and async may be allowed).
+    pub in_step: bool,
+    /// Whether the running execution may go asynchronous (`isAsyncAllow`).
+    pub async_allowed: bool,
+    /// Nesting depth of `atomic()` blocks (0 or 1).
+    pub atomic_depth: u32,
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Context>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with `ctx` as the current context, restoring the previous one afterwards; returns
+/// `f`'s result and the context (with whatever the script collected).
+pub fn enter<R>(ctx: Context, f: impl FnOnce() -> R) -> (R, Context) {
+    let prev = CURRENT.with(|c| c.borrow_mut().replace(ctx));
+    let r = f();
+    let ctx = CURRENT
+        .with(|c| std::mem::replace(&mut *c.borrow_mut(), prev))
+        .expect("the context entered above is still set");
+    (r, ctx)
+}
+
+/// Calls `f` with the current context, if there is one.
+pub fn with_current<R>(f: impl FnOnce(Option<&mut Context>) -> R) -> R {
+    CURRENT.with(|c| f(c.borrow_mut().as_mut()))
+}
+
+/// The current host, if code runs inside a context.
+pub fn current_host() -> Option<Arc<dyn Host>> {
+    with_current(|c| c.map(|c| c.host.clone()))
+}
