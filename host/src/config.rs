@@ -460,3 +460,272 @@ mod tests {
         assert!(c.load_file_text("bogus 1").is_err());
     }
 }
+
+/// A RedisGears configuration value, as RG.CONFIGGET replies with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GearsValue {
+    /// An integer key.
+    Int(i64),
+    /// A string key or an extra-dictionary value.
+    Text(String),
+    /// A list key (`Plugin`).
+    List(Vec<String>),
+}
+
+/// The outcome of setting one RedisGears key with RG.CONFIGSET.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GearsSet {
+    /// A core key was set: `OK`.
+    Ok,
+    /// A Python or extra key was stored: `OK - value was saved in extra config dictionary`.
+    SavedExtra,
+    /// An error element (the exact text RedisGears sends).
+    Error(String),
+}
+
+/// The RedisGears 1.2 configuration (RG.CONFIGGET / RG.CONFIGSET), with its defaults, plus the
+/// extra dictionary of user keys that `configGet()` reads.
+#[derive(Debug, Clone)]
+pub struct GearsConfig {
+    /// `MaxExecutions` (≤ 0 disables eviction).
+    pub max_executions: i64,
+    /// `MaxExecutionsPerRegistration`.
+    pub max_executions_per_registration: i64,
+    /// `ProfileExecutions` (non-zero: per-step durations).
+    pub profile_executions: i64,
+    /// `ExecutionThreads` (load time only).
+    pub execution_threads: i64,
+    /// `ExecutionMaxIdleTime` (ms).
+    pub execution_max_idle_time: i64,
+    /// `SendMsgRetries`.
+    pub send_msg_retries: i64,
+    /// `PythonAttemptTraceback`.
+    pub python_attempt_traceback: i64,
+    /// `PythonInstallReqMaxIdleTime` (ms).
+    pub python_install_req_max_idle_time: i64,
+    /// `CreateVenv` (load time only).
+    pub create_venv: i64,
+    /// `DownloadDeps` (load time only).
+    pub download_deps: i64,
+    /// `ForeceDownloadDepsOnEnterprise` (sic; load time only).
+    pub force_download_deps_on_enterprise: i64,
+    /// `OverridePythonAllocators` (load time only).
+    pub override_python_allocators: i64,
+    /// `DependenciesUrl` (load time only).
+    pub dependencies_url: String,
+    /// `DependenciesSha256` (load time only).
+    pub dependencies_sha256: String,
+    /// `PythonInstallationDir` (load time only).
+    pub python_installation_dir: String,
+    /// User keys (and Python keys, as RedisGears also stores them there).
+    pub extra: BTreeMap<String, String>,
+}
+
+impl Default for GearsConfig {
+    fn default() -> Self {
+        GearsConfig {
+            max_executions: 1000,
+            max_executions_per_registration: 100,
+            profile_executions: 0,
+            execution_threads: 3,
+            execution_max_idle_time: 5000,
+            send_msg_retries: 3,
+            python_attempt_traceback: 1,
+            python_install_req_max_idle_time: 30000,
+            create_venv: 0,
+            download_deps: 0,
+            force_download_deps_on_enterprise: 0,
+            override_python_allocators: 1,
+            dependencies_url: String::new(),
+            dependencies_sha256: String::new(),
+            python_installation_dir: "./gears-data".into(),
+            extra: BTreeMap::new(),
+        }
+    }
+}
+
+/// Core keys: name, whether settable at run time.
+const GEARS_CORE: &[(&str, bool)] = &[
+    ("MaxExecutions", true),
+    ("MaxExecutionsPerRegistration", true),
+    ("ProfileExecutions", true),
+    ("ExecutionThreads", false),
+    ("ExecutionMaxIdleTime", true),
+    ("SendMsgRetries", true),
+    ("Plugin", false),
+];
+
+/// Python plugin keys: name, whether settable at run time.
+const GEARS_PYTHON: &[(&str, bool)] = &[
+    ("PythonAttemptTraceback", true),
+    ("PythonInstallReqMaxIdleTime", true),
+    ("CreateVenv", false),
+    ("DownloadDeps", false),
+    ("ForeceDownloadDepsOnEnterprise", false),
+    ("OverridePythonAllocators", false),
+    ("DependenciesUrl", false),
+    ("DependenciesSha256", false),
+    ("PythonInstallationDir", false),
+];
+
+impl GearsConfig {
+    fn core_slot(&mut self, name: &str) -> Option<&mut i64> {
+        Some(match name {
+            "MaxExecutions" => &mut self.max_executions,
+            "MaxExecutionsPerRegistration" => &mut self.max_executions_per_registration,
+            "ProfileExecutions" => &mut self.profile_executions,
+            "ExecutionThreads" => &mut self.execution_threads,
+            "ExecutionMaxIdleTime" => &mut self.execution_max_idle_time,
+            "SendMsgRetries" => &mut self.send_msg_retries,
+            _ => return None,
+        })
+    }
+
+    /// RG.CONFIGGET of one key (names are case-sensitive, as in RedisGears).
+    ///
+    /// # Errors
+    /// The error element text for an unknown key.
+    pub fn get(&self, key: &str) -> Result<GearsValue, String> {
+        let int = |v: i64| Ok(GearsValue::Int(v));
+        match key {
+            "MaxExecutions" => int(self.max_executions),
+            "MaxExecutionsPerRegistration" => int(self.max_executions_per_registration),
+            "ProfileExecutions" => int(self.profile_executions),
+            "ExecutionThreads" => int(self.execution_threads),
+            "ExecutionMaxIdleTime" => int(self.execution_max_idle_time),
+            "SendMsgRetries" => int(self.send_msg_retries),
+            "Plugin" => Ok(GearsValue::List(Vec::new())),
+            "PythonAttemptTraceback" => int(self.python_attempt_traceback),
+            "PythonInstallReqMaxIdleTime" => int(self.python_install_req_max_idle_time),
+            "CreateVenv" => int(self.create_venv),
+            "DownloadDeps" => int(self.download_deps),
+            "ForeceDownloadDepsOnEnterprise" => int(self.force_download_deps_on_enterprise),
+            "OverridePythonAllocators" => int(self.override_python_allocators),
+            "DependenciesUrl" => Ok(GearsValue::Text(self.dependencies_url.clone())),
+            "DependenciesSha256" => Ok(GearsValue::Text(self.dependencies_sha256.clone())),
+            "PythonInstallationDir" => Ok(GearsValue::Text(self.python_installation_dir.clone())),
+            _ => self
+                .extra
+                .get(key)
+                .map(|v| GearsValue::Text(v.clone()))
+                .ok_or_else(|| format!("(error) Unsupported config parameter: {key}")),
+        }
+    }
+
+    /// RG.CONFIGSET of one key. `value` is None when the command ran out of arguments.
+    /// `startup` lifts the run-time restriction (configuration given at start).
+    pub fn set(&mut self, key: &str, value: Option<&str>, startup: bool) -> GearsSet {
+        if let Some(&(name, settable)) =
+            GEARS_CORE.iter().find(|(n, _)| n.eq_ignore_ascii_case(key))
+        {
+            if !settable && !startup {
+                return GearsSet::Error(format!(
+                    "(error) Config value {key} not modifiable at runtime"
+                ));
+            }
+            let parsed = value.and_then(|v| crate::keyspace::string::parse_i64(v.as_bytes()));
+            let ok = match (name, parsed) {
+                ("ExecutionThreads" | "ExecutionMaxIdleTime", Some(v)) if v > 0 => Some(v),
+                ("SendMsgRetries", Some(v)) if v >= 0 => Some(v),
+                (
+                    "MaxExecutions" | "MaxExecutionsPerRegistration" | "ProfileExecutions",
+                    Some(v),
+                ) => Some(v),
+                _ => None,
+            };
+            return match (ok, self.core_slot(name)) {
+                (Some(v), Some(slot)) => {
+                    *slot = v;
+                    GearsSet::Ok
+                }
+                _ => GearsSet::Error(format!("(error) Failed setting config value {key}")),
+            };
+        }
+        let Some(value) = value else {
+            return GearsSet::Error(format!("(error) Value was not given to {key}"));
+        };
+        if let Some(&(name, settable)) = GEARS_PYTHON.iter().find(|(n, _)| *n == key) {
+            if !settable && !startup {
+                return GearsSet::Error(format!("(error) {key} is not configurable at runtime"));
+            }
+            let int = crate::keyspace::string::parse_i64(value.as_bytes());
+            let bad = || {
+                GearsSet::Error(format!(
+                    "Failed setting config value for key '{key}' with value '{value}'"
+                ))
+            };
+            match name {
+                "PythonAttemptTraceback" => match int {
+                    Some(v) => self.python_attempt_traceback = i64::from(v != 0),
+                    None => return bad(),
+                },
+                "PythonInstallReqMaxIdleTime" => match int {
+                    Some(v) if v > 0 => self.python_install_req_max_idle_time = v,
+                    _ => return bad(),
+                },
+                "CreateVenv"
+                | "DownloadDeps"
+                | "ForeceDownloadDepsOnEnterprise"
+                | "OverridePythonAllocators" => {
+                    let Some(v) = int else { return bad() };
+                    let v = i64::from(v != 0);
+                    match name {
+                        "CreateVenv" => self.create_venv = v,
+                        "DownloadDeps" => self.download_deps = v,
+                        "ForeceDownloadDepsOnEnterprise" => {
+                            self.force_download_deps_on_enterprise = v
+                        }
+                        _ => self.override_python_allocators = v,
+                    }
+                }
+                "DependenciesUrl" => self.dependencies_url = value.to_string(),
+                "DependenciesSha256" => self.dependencies_sha256 = value.to_string(),
+                _ => self.python_installation_dir = value.to_string(),
+            }
+        }
+        self.extra.insert(key.to_string(), value.to_string());
+        GearsSet::SavedExtra
+    }
+}
+
+#[cfg(test)]
+mod gears_tests {
+    use super::*;
+
+    #[test]
+    fn gears_config_follows_redisgears_rules() {
+        let mut c = GearsConfig::default();
+        assert_eq!(c.get("MaxExecutions"), Ok(GearsValue::Int(1000)));
+        assert!(
+            c.get("maxexecutions").is_err(),
+            "CONFIGGET is case-sensitive"
+        );
+        assert_eq!(c.set("maxexecutions", Some("10"), false), GearsSet::Ok);
+        assert_eq!(c.get("MaxExecutions"), Ok(GearsValue::Int(10)));
+        assert_eq!(
+            c.set("ExecutionThreads", Some("5"), false),
+            GearsSet::Error(
+                "(error) Config value ExecutionThreads not modifiable at runtime".into()
+            )
+        );
+        assert_eq!(
+            c.set("MaxExecutions", Some("abc"), false),
+            GearsSet::Error("(error) Failed setting config value MaxExecutions".into())
+        );
+        assert_eq!(c.set("foo", Some("bar"), false), GearsSet::SavedExtra);
+        assert_eq!(c.get("foo"), Ok(GearsValue::Text("bar".into())));
+        assert_eq!(
+            c.set("PythonAttemptTraceback", Some("0"), false),
+            GearsSet::SavedExtra
+        );
+        assert_eq!(c.python_attempt_traceback, 0);
+        assert_eq!(
+            c.set("DependenciesSha256", Some("x"), false),
+            GearsSet::Error("(error) DependenciesSha256 is not configurable at runtime".into())
+        );
+        assert_eq!(
+            c.get("nope"),
+            Err("(error) Unsupported config parameter: nope".to_string())
+        );
+    }
+}

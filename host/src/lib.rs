@@ -4,12 +4,16 @@
 //! Data flows one way: connection → command dispatch → keyspace.
 //! - [`server`]: tokio listener, connections, the RESP codec (the only user of `redis_protocol`).
 //! - [`command`]: the command table, one file per family, [`command::dispatch`].
+//! - [`engine`]: the RedisGears engine: sessions, plans, executions, readers.
+//! - [`runtime`]: how user code runs (Python via gears-python).
 //! - [`keyspace`]: 16 databases of typed values, expiry, key events. Knows nothing of RESP.
 //! - [`config`]: every configuration key and default.
 
 pub mod command;
 pub mod config;
+pub mod engine;
 pub mod keyspace;
+pub mod runtime;
 pub mod server;
 
 pub use config::Config;

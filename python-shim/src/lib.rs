@@ -11,6 +11,7 @@
 //!
 //! This crate never depends on gears-host.
 
+pub mod alloc;
 pub mod context;
 pub mod convert;
 pub mod error;
@@ -63,6 +64,7 @@ fn base_globals(py: Python<'_>) -> Result<&Py<PyDict>, PythonError> {
 /// # Errors
 /// [`PythonError::Init`] if the prelude fails.
 pub fn init() -> Result<(), PythonError> {
+    alloc::install();
     Python::attach(|py| base_globals(py).map(|_| ()))
 }
 
@@ -81,6 +83,7 @@ impl Session {
     /// # Errors
     /// [`PythonError::Init`] if the interpreter cannot start.
     pub fn new(id: &str) -> Result<Session, PythonError> {
+        alloc::install();
         Python::attach(|py| {
             let base = base_globals(py)?;
             let globals = base

@@ -64,6 +64,21 @@ impl Pending {
     }
 }
 
+/// A reply that another thread will produce (an RG.PYEXECUTE run, RG.GETRESULTSBLOCKING): the
+/// client waits like a blocked client with no keys and no timeout.
+pub fn deferred() -> (Reply, oneshot::Sender<Reply>) {
+    let (tx, rx) = oneshot::channel();
+    (
+        Reply::Wait(Pending {
+            rx: Some(rx),
+            deadline: None,
+            waiter: 0,
+            on_timeout: TimeoutReply::NullArray,
+        }),
+        tx,
+    )
+}
+
 /// One blocked command.
 #[derive(Debug)]
 pub struct Waiter {

@@ -18,7 +18,9 @@ pub mod reply;
 mod bitmaps;
 mod connection;
 mod dump;
+mod gears;
 mod hashes;
+pub mod host;
 mod introspect;
 mod keys;
 mod lists;
@@ -260,6 +262,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     bitmaps::COMMANDS,
     sort::COMMANDS,
     dump::COMMANDS,
+    gears::COMMANDS,
 ];
 
 static TABLE: LazyLock<Table> = LazyLock::new(|| {
@@ -513,8 +516,10 @@ impl Clients {
 /// State shared by every connection of one server.
 #[derive(Debug)]
 pub struct Shared {
-    /// The data plane, under one lock.
-    pub store: Mutex<Store>,
+    /// The data plane, under one lock (an `Arc` so `atomic()` blocks can hold it).
+    pub store: Arc<Mutex<Store>>,
+    /// The RedisGears engine.
+    pub engine: Arc<crate::engine::Engine>,
     /// Connected clients.
     pub clients: Clients,
     /// Connection-level limits.
@@ -541,8 +546,11 @@ impl Shared {
             requires_auth: AtomicBool::new(false),
         };
         let port = config.get_i64("port");
+        let engine =
+            crate::engine::Engine::new(crate::config::GearsConfig::default(), python_runtime());
         let shared = Shared {
-            store: Mutex::new(Store::new(config)),
+            store: Arc::new(Mutex::new(Store::new(config))),
+            engine,
             clients: Clients::default(),
             limits,
             conn_stats: ConnStats::default(),
@@ -557,7 +565,10 @@ impl Shared {
             let store = shared.store.lock();
             shared.sync_limits(&store.config);
         }
-        Arc::new(shared)
+        let shared = Arc::new(shared);
+        let host = host::GearsHost::new(&shared);
+        shared.engine.attach_host(host.clone(), host);
+        shared
     }
 
     /// Copies the connection-level config keys into their atomics.
@@ -577,6 +588,22 @@ impl Shared {
             Ordering::Relaxed,
         );
     }
+}
+
+/// The Python runtime, started on first use.
+#[cfg(feature = "python")]
+fn python_runtime() -> Option<crate::engine::RuntimeFactory> {
+    Some(Box::new(|| {
+        crate::runtime::python::PythonRuntime::start()
+            .map(|rt| Arc::new(rt) as Arc<dyn crate::runtime::Runtime>)
+            .map_err(|e| e.to_string())
+    }))
+}
+
+/// Built without Python: RG.PYEXECUTE reports it.
+#[cfg(not(feature = "python"))]
+fn python_runtime() -> Option<crate::engine::RuntimeFactory> {
+    None
 }
 
 /// The context a handler runs in.

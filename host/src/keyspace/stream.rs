@@ -1108,6 +1108,16 @@ fn rax_nodes(keys: &[[u8; 16]], depth: usize) -> usize {
     n
 }
 
+impl StreamValue {
+    /// An estimate of the heap bytes of the entries (MEMORY USAGE).
+    pub fn approx_entries_size(&self) -> usize {
+        self.entries
+            .values()
+            .map(|fields| 32 + fields.iter().map(|f| f.len() + 16).sum::<usize>())
+            .sum()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1441,15 +1451,5 @@ mod tests {
             .expect("group");
         assert_eq!(r.claimed, vec![id(3, 0), id(4, 0), id(5, 0)]);
         assert_eq!(r.cursor, StreamId::MIN);
-    }
-}
-
-impl StreamValue {
-    /// An estimate of the heap bytes of the entries (MEMORY USAGE).
-    pub fn approx_entries_size(&self) -> usize {
-        self.entries
-            .values()
-            .map(|fields| 32 + fields.iter().map(|f| f.len() + 16).sum::<usize>())
-            .sum()
     }
 }

@@ -1,0 +1,265 @@
+//! The server as runtimes and the engine see it: [`GearsHost`] implements `runtime::HostApi`
+//! (user code's `execute`, `log`, `atomic`) and `engine::Backend` (readers) over command
+//! dispatch and the keyspace.
+//!
+//! `execute` runs with a fake client (no socket, RESP2, db 0), so blocking commands behave as
+//! their non-blocking form and connection-state commands are refused, as in Redis scripts.
+//! Inside `atomic()` the thread keeps the keyspace lock and every `execute` reuses it.
+
+use std::cell::RefCell;
+use std::sync::{Arc, Weak};
+
+use parking_lot::RawMutex;
+use parking_lot::lock_api::ArcMutexGuard;
+
+use super::client::{ClientState, Protocol};
+use super::{Ctx, Flags, Reply, Shared, Store, dispatch, resolve};
+use crate::engine::Backend;
+use crate::keyspace::{DbView, Value, ValueType, glob};
+use crate::runtime::{HostApi, LogLevel, Record, ReplyValue};
+
+thread_local! {
+    /// The keyspace held by an `atomic()` block on this thread.
+    static HELD: RefCell<Option<ArcMutexGuard<RawMutex, Store>>> = const { RefCell::new(None) };
+}
+
+/// The server as the engine and runtimes reach it.
+pub struct GearsHost {
+    shared: Weak<Shared>,
+}
+
+impl GearsHost {
+    /// A host over `shared` (weak: the server owns the engine, not the other way round).
+    pub fn new(shared: &Arc<Shared>) -> Arc<GearsHost> {
+        Arc::new(GearsHost {
+            shared: Arc::downgrade(shared),
+        })
+    }
+
+    /// Runs `f` with the keyspace: the one this thread holds in `atomic()`, or freshly locked.
+    fn with_store<R>(&self, shared: &Shared, f: impl FnOnce(&mut Store) -> R) -> R {
+        let held = HELD.with(|h| h.borrow_mut().take());
+        if let Some(mut guard) = held {
+            let r = f(&mut guard);
+            HELD.with(|h| *h.borrow_mut() = Some(guard));
+            return r;
+        }
+        let mut store = shared.store.lock();
+        store.begin_batch();
+        f(&mut store)
+    }
+}
+
+/// A reply as RESP2 shapes it (what RedisGears' RM_Call gives Python).
+pub fn reply_value(r: Reply) -> ReplyValue {
+    match r {
+        Reply::Ok => ReplyValue::Status(b"OK".to_vec()),
+        Reply::Simple(s) => ReplyValue::Status(s.as_bytes().to_vec()),
+        Reply::Error(e) => ReplyValue::Error(e.into_owned()),
+        Reply::Int(n) => ReplyValue::Int(n),
+        Reply::Bulk(b) | Reply::Verbatim(_, b) => ReplyValue::Bulk(b.to_vec()),
+        Reply::Null | Reply::NullArray | Reply::NoReply | Reply::Wait(_) => ReplyValue::Nil,
+        Reply::Double(d) => ReplyValue::Bulk(super::reply::format_double(d).into_bytes()),
+        Reply::Bool(b) => ReplyValue::Int(i64::from(b)),
+        Reply::Array(items) | Reply::Set(items) | Reply::Push(items) | Reply::Many(items) => {
+            ReplyValue::Array(items.into_iter().map(reply_value).collect())
+        }
+        Reply::Map(pairs) => ReplyValue::Array(
+            pairs
+                .into_iter()
+                .flat_map(|(k, v)| [reply_value(k), reply_value(v)])
+                .collect(),
+        ),
+    }
+}
+
+impl HostApi for GearsHost {
+    fn execute(&self, argv: Vec<Vec<u8>>) -> ReplyValue {
+        let Some(shared) = self.shared.upgrade() else {
+            return ReplyValue::Error("ERR the server is shutting down".into());
+        };
+        let slices: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
+        if let Ok(cmd) = resolve(&slices) {
+            let top = cmd.parent.unwrap_or(cmd.spec);
+            if top.flags.contains(Flags::NOSCRIPT)
+                || top.flags.contains(Flags::PUBSUB) && top.name != "publish"
+            {
+                return ReplyValue::Error(
+                    "ERR This Redis command is not allowed from script".into(),
+                );
+            }
+        }
+        self.with_store(&shared, |store| {
+            let mut client = ClientState::fake(0, 0, Protocol::Resp2);
+            let mut ctx = Ctx::new(store, &mut client, &shared);
+            reply_value(dispatch(&mut ctx, &slices))
+        })
+    }
+
+    fn log(&self, level: LogLevel, msg: &str) {
+        match level {
+            LogLevel::Debug => tracing::trace!(target: "gears", "GEARS: {msg}"),
+            LogLevel::Verbose => tracing::debug!(target: "gears", "GEARS: {msg}"),
+            LogLevel::Notice => tracing::info!(target: "gears", "GEARS: {msg}"),
+            LogLevel::Warning => tracing::warn!(target: "gears", "GEARS: {msg}"),
+        }
+    }
+
+    fn gears_config(&self, key: &str) -> Option<String> {
+        let shared = self.shared.upgrade()?;
+        shared.engine.config().extra.get(key).cloned()
+    }
+
+    fn attempt_traceback(&self) -> bool {
+        self.shared
+            .upgrade()
+            .is_none_or(|s| s.engine.config().python_attempt_traceback != 0)
+    }
+
+    fn next_plan_id(&self) -> String {
+        match self.shared.upgrade() {
+            Some(s) => s.engine.next_plan_id(),
+            None => format!("{}-0", crate::engine::SHARD_ID),
+        }
+    }
+
+    fn atomic_enter(&self) {
+        let Some(shared) = self.shared.upgrade() else {
+            return;
+        };
+        if HELD.with(|h| h.borrow().is_some()) {
+            return;
+        }
+        let mut guard = shared.store.lock_arc();
+        guard.begin_batch();
+        HELD.with(|h| *h.borrow_mut() = Some(guard));
+    }
+
+    fn atomic_exit(&self) {
+        HELD.with(|h| h.borrow_mut().take());
+    }
+}
+
+/// The KeysReader record of `key` in `db`: `{'event': None, 'key', 'type', 'value'}` (or
+/// `{'event': None, 'key'}` without values). Values: strings as bytes, lists as lists, hashes as
+/// dicts; other types carry None, and streams report the type `unknown`, as RedisGears does.
+fn key_record(db: &mut DbView<'_>, key: &[u8], read_value: bool) -> Record {
+    let mut fields = vec![
+        ("event".to_string(), Record::Null),
+        ("key".to_string(), Record::bytes(key)),
+    ];
+    if !read_value {
+        return Record::Map(fields);
+    }
+    let (ty, value) = match db.lookup(key).map(|e| &e.value) {
+        None => ("empty", Record::Null),
+        Some(Value::Str(s)) => ("string", Record::Bytes(s.as_bytes().into_owned())),
+        Some(Value::List(l)) => (
+            "list",
+            Record::List(l.items.iter().map(Record::bytes).collect()),
+        ),
+        Some(Value::Hash(h)) => (
+            "hash",
+            Record::Map(
+                h.map
+                    .iter()
+                    .map(|(f, v)| (String::from_utf8_lossy(f).into_owned(), Record::bytes(v)))
+                    .collect(),
+            ),
+        ),
+        Some(v) => match v.value_type() {
+            ValueType::Set => ("set", Record::Null),
+            ValueType::ZSet => ("zset", Record::Null),
+            _ => ("unknown", Record::Null),
+        },
+    };
+    fields.push(("type".to_string(), Record::bytes(ty)));
+    fields.push(("value".to_string(), value));
+    Record::Map(fields)
+}
+
+impl Backend for GearsHost {
+    fn scan(
+        &self,
+        cursor: u64,
+        pattern: &[u8],
+        count: usize,
+        read_value: bool,
+    ) -> (u64, Vec<Record>) {
+        let Some(shared) = self.shared.upgrade() else {
+            return (0, Vec::new());
+        };
+        self.with_store(&shared, |store| {
+            let mut db = store.ks.db(0);
+            let (keys, next) = db.raw().scan_keys(cursor, count);
+            let all = pattern == b"*";
+            let mut out = Vec::with_capacity(keys.len());
+            for key in keys {
+                if !all && !glob::matches(pattern, &key) {
+                    continue;
+                }
+                if db.lookup(&key).is_none() {
+                    continue;
+                }
+                out.push(key_record(&mut db, &key, read_value));
+            }
+            (next, out)
+        })
+    }
+
+    fn read_key(&self, key: &[u8], read_value: bool) -> Record {
+        let Some(shared) = self.shared.upgrade() else {
+            return Record::Null;
+        };
+        self.with_store(&shared, |store| {
+            key_record(&mut store.ks.db(0), key, read_value)
+        })
+    }
+
+    fn xread(&self, key: &[u8], from_id: &str) -> Result<Vec<Record>, String> {
+        let reply = self.execute(vec![
+            b"XREAD".to_vec(),
+            b"STREAMS".to_vec(),
+            key.to_vec(),
+            from_id.as_bytes().to_vec(),
+        ]);
+        let streams = match reply {
+            ReplyValue::Error(e) => return Err(e),
+            ReplyValue::Array(s) => s,
+            _ => return Ok(Vec::new()),
+        };
+        let mut out = Vec::new();
+        for s in streams {
+            let ReplyValue::Array(mut kv) = s else {
+                continue;
+            };
+            let Some(ReplyValue::Array(entries)) = kv.pop() else {
+                continue;
+            };
+            for e in entries {
+                let ReplyValue::Array(parts) = e else {
+                    continue;
+                };
+                let mut parts = parts.into_iter();
+                let (Some(ReplyValue::Bulk(id)), Some(ReplyValue::Array(fv))) =
+                    (parts.next(), parts.next())
+                else {
+                    continue;
+                };
+                let mut value = Vec::with_capacity(fv.len() / 2);
+                let mut it = fv.into_iter();
+                while let (Some(ReplyValue::Bulk(f)), Some(ReplyValue::Bulk(v))) =
+                    (it.next(), it.next())
+                {
+                    value.push((String::from_utf8_lossy(&f).into_owned(), Record::Bytes(v)));
+                }
+                out.push(Record::Map(vec![
+                    ("key".to_string(), Record::bytes(key)),
+                    ("id".to_string(), Record::Bytes(id)),
+                    ("value".to_string(), Record::Map(value)),
+                ]));
+            }
+        }
+        Ok(out)
+    }
+}

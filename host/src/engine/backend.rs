@@ -1,0 +1,25 @@
+//! The engine's only way to data: read keys and streams, as records. The embedded keyspace
+//! implements it now (`command::host`); an upstream Redis backend can implement it later, so
+//! nothing in the engine assumes the data lives in this process.
+
+use crate::runtime::Record;
+
+/// Reads data for readers. Implementations take and release their own locks per call.
+pub trait Backend: Send + Sync {
+    /// One SCAN step over db 0: the next cursor and the records of the matching keys
+    /// (`{'event': None, 'key', 'type', 'value'}`, or `{'event', 'key'}` without values).
+    fn scan(
+        &self,
+        cursor: u64,
+        pattern: &[u8],
+        count: usize,
+        read_value: bool,
+    ) -> (u64, Vec<Record>);
+    /// The record of one key (type `empty` when missing).
+    fn read_key(&self, key: &[u8], read_value: bool) -> Record;
+    /// The entries of stream `key` after `from_id` as `{'key', 'id', 'value'}` records.
+    ///
+    /// # Errors
+    /// The command error text (a bad id).
+    fn xread(&self, key: &[u8], from_id: &str) -> Result<Vec<Record>, String>;
+}

@@ -1,0 +1,67 @@
+//! The execution threads (`ExecutionThreads`): user code never runs on the server's I/O thread.
+
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use parking_lot::Mutex;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A fixed pool of named threads running jobs in submission order.
+pub struct Scheduler {
+    tx: Mutex<Option<mpsc::Sender<Job>>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Scheduler")
+    }
+}
+
+impl Scheduler {
+    /// Starts `n` threads.
+    pub fn new(n: usize) -> Scheduler {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        let threads = (0..n.max(1))
+            .filter_map(|i| {
+                let rx = rx.clone();
+                std::thread::Builder::new()
+                    .name(format!("gears-exec-{i}"))
+                    .spawn(move || {
+                        loop {
+                            let job = rx.lock().recv();
+                            match job {
+                                Ok(job) => job(),
+                                Err(_) => return,
+                            }
+                        }
+                    })
+                    .ok()
+            })
+            .collect();
+        Scheduler {
+            tx: Mutex::new(Some(tx)),
+            threads: Mutex::new(threads),
+        }
+    }
+
+    /// Queues a job; false if the scheduler stopped.
+    pub fn submit(&self, job: impl FnOnce() + Send + 'static) -> bool {
+        match self.tx.lock().as_ref() {
+            Some(tx) => tx.send(Box::new(job)).is_ok(),
+            None => false,
+        }
+    }
+
+    /// Stops accepting jobs and lets the threads finish what is queued.
+    pub fn shutdown(&self) {
+        self.tx.lock().take();
+        let threads = std::mem::take(&mut *self.threads.lock());
+        for t in threads {
+            let _ = t.join();
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! Sessions: what one RG.PYEXECUTE (or RG.WASMEXECUTE) uploaded, with its runtime state.
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::runtime::{Runtime, SessionState};
+
+/// A session.
+pub struct Session {
+    /// Session id (user-given or 40 random hex characters).
+    pub id: String,
+    /// DESCRIPTION.
+    pub desc: Option<String>,
+    /// The runtime that runs its code.
+    pub runtime: Arc<dyn Runtime>,
+    /// The runtime's per-session state.
+    pub state: SessionState,
+    /// REQUIREMENTS.
+    pub requirements: Vec<String>,
+    /// Whether requirements were installed for it.
+    pub requirements_installed: bool,
+    /// Ids of its registrations.
+    pub registrations: Mutex<Vec<String>>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,215 @@
+//! Runtimes: how the engine calls user code.
+//!
+//! Owns: the [`Runtime`] and [`Calls`] traits the engine drives, the [`HostApi`] runtimes call
+//! back into (implemented by `command::host`), neutral [`record::Record`]s and
+//! [`record::ReplyValue`]s. `python.rs` binds gears-python; `wasm.rs` will bind wasmtime.
+//! May import `limits`.
+
+pub mod plan;
+pub mod record;
+
+#[cfg(feature = "python")]
+pub mod python;
+
+use std::any::Any;
+use std::sync::Arc;
+
+pub use record::{Record, ReplyValue};
+
+/// A runtime-native record (a Python object, a guest's value), opaque to the engine.
+pub struct Native(pub Box<dyn Any + Send>);
+
+impl std::fmt::Debug for Native {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Native(..)")
+    }
+}
+
+/// A user callback a step calls, with what RG.GETEXECUTION shows for it.
+#[derive(Clone)]
+pub struct Callback {
+    /// The runtime's handle (a Python function, a guest callback id).
+    pub inner: Arc<dyn Any + Send + Sync>,
+    /// `str(callback)` as RG.GETEXECUTION's `arg` shows it.
+    pub describe: String,
+}
+
+impl std::fmt::Debug for Callback {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Callback({})", self.describe)
+    }
+}
+
+/// A failure of user code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuntimeError {
+    /// An exception or a guest error: the record becomes an error string.
+    #[error("{0}")]
+    Guest(String),
+    /// The execution was aborted (RG.ABORTEXECUTION, a limit breach).
+    #[error("{0}")]
+    Aborted(String),
+}
+
+/// Calls into user code while a runtime is entered (for Python: the GIL is held). Each method
+/// implements one step kind's contract for one record.
+pub trait Calls {
+    /// Turns a reader record into a native record.
+    fn import(&mut self, r: Record) -> Result<Native, RuntimeError>;
+    /// `map`: `f(r)`.
+    fn map(&mut self, cb: &Callback, r: Native) -> Result<Native, RuntimeError>;
+    /// `flatmap`: `f(r)`, a list's elements become records; anything else is one record.
+    fn flatmap(&mut self, cb: &Callback, r: Native) -> Result<Vec<Native>, RuntimeError>;
+    /// `filter`: `bool(f(r))`.
+    fn filter(&mut self, cb: &Callback, r: &Native) -> Result<bool, RuntimeError>;
+    /// `foreach`: `f(r)`, the record passes on.
+    fn foreach(&mut self, cb: &Callback, r: &Native) -> Result<(), RuntimeError>;
+    /// `accumulate`: `f(acc, r)` (`acc` None the first time).
+    fn accumulate(
+        &mut self,
+        cb: &Callback,
+        acc: Option<Native>,
+        r: Native,
+    ) -> Result<Native, RuntimeError>;
+    /// A group key: `extractor(r)`, as a string (`repr` of non-strings).
+    fn extract_key(&mut self, cb: &Callback, r: &Native) -> Result<String, RuntimeError>;
+    /// `reducer(k, acc, r)` of localgroupby/groupby.
+    fn accumulate_by_key(
+        &mut self,
+        cb: &Callback,
+        key: &str,
+        acc: Option<Native>,
+        r: Native,
+    ) -> Result<Native, RuntimeError>;
+    /// `reducer(k, records)` of batchgroupby.
+    fn reduce(
+        &mut self,
+        cb: &Callback,
+        key: &str,
+        records: Vec<Native>,
+    ) -> Result<Native, RuntimeError>;
+    /// The `{'key': k, 'value': v}` record group steps emit.
+    fn key_value(&mut self, key: &str, value: Native) -> Result<Native, RuntimeError>;
+    /// Starts a PythonReader-style generator: `f()`.
+    fn reader_start(&mut self, cb: &Callback) -> Result<Native, RuntimeError>;
+    /// The next record of a generator, or None when it is exhausted.
+    fn reader_next(&mut self, generator: &Native) -> Result<Option<Native>, RuntimeError>;
+    /// A final record as a reply value.
+    fn to_reply(&mut self, r: &Native) -> ReplyValue;
+}
+
+/// Log levels user code logs at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLevel {
+    /// debug
+    Debug,
+    /// verbose
+    Verbose,
+    /// notice
+    Notice,
+    /// warning
+    Warning,
+}
+
+/// What runtimes need from the server: run commands, log, read gears config, allocate ids.
+/// Implemented by `command::host` over command dispatch.
+pub trait HostApi: Send + Sync {
+    /// Runs one command (no blocking; scripts' rules) and returns its RESP2-shaped reply.
+    fn execute(&self, argv: Vec<Vec<u8>>) -> ReplyValue;
+    /// Writes a user log line.
+    fn log(&self, level: LogLevel, msg: &str);
+    /// A value of RG.CONFIGSET's extra dictionary.
+    fn gears_config(&self, key: &str) -> Option<String>;
+    /// `PythonAttemptTraceback`.
+    fn attempt_traceback(&self) -> bool;
+    /// A fresh plan id.
+    fn next_plan_id(&self) -> String;
+    /// Holds the keyspace for an `atomic()` block on this thread.
+    fn atomic_enter(&self);
+    /// Releases it.
+    fn atomic_exit(&self);
+}
+
+/// A runtime's per-session state (for Python: the session's globals).
+#[derive(Clone)]
+pub struct SessionState(pub Arc<dyn Any + Send + Sync>);
+
+impl std::fmt::Debug for SessionState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionState(..)")
+    }
+}
+
+/// A way to run user code: Python (gears-python) now, wasm next.
+pub trait Runtime: Send + Sync {
+    /// The runtime's name (`python`).
+    fn name(&self) -> &'static str;
+    /// Creates the state of a new session.
+    ///
+    /// # Errors
+    /// If the runtime cannot start.
+    fn new_session(&self, id: &str) -> Result<SessionState, RuntimeError>;
+    /// Runs a session's top-level code and reports the functions it declared.
+    ///
+    /// # Errors
+    /// The user-visible error text of a failing script.
+    fn load(
+        &self,
+        state: &SessionState,
+        code: &[u8],
+        host: Arc<dyn HostApi>,
+    ) -> Result<plan::Loaded, String>;
+    /// Enters the runtime for an execution of `state`'s functions and calls `f` with the calls
+    /// interface; for Python the GIL is held throughout, except around host calls. `abort`
+    /// receives the runtime's interrupt hook while `f` runs.
+    fn enter(
+        &self,
+        state: &SessionState,
+        host: Arc<dyn HostApi>,
+        abort: &Abort,
+        f: &mut dyn FnMut(&mut dyn Calls),
+    );
+}
+
+/// Stops an execution from outside its thread: RG.ABORTEXECUTION sets the flag and the runtime's
+/// hook interrupts running user code (for Python: an exception raised in its thread).
+#[derive(Default)]
+pub struct Abort {
+    flag: std::sync::atomic::AtomicBool,
+    reason: parking_lot::Mutex<Option<String>>,
+    hook: parking_lot::Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
+}
+
+impl std::fmt::Debug for Abort {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Abort")
+            .field("aborted", &self.is_aborted())
+            .finish()
+    }
+}
+
+impl Abort {
+    /// Whether the execution was asked to stop.
+    pub fn is_aborted(&self) -> bool {
+        self.flag.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Why it was stopped.
+    pub fn reason(&self) -> Option<String> {
+        self.reason.lock().clone()
+    }
+
+    /// Asks the execution to stop and interrupts its running user code.
+    pub fn abort(&self, reason: &str) {
+        *self.reason.lock() = Some(reason.to_string());
+        self.flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(h) = self.hook.lock().as_ref() {
+            h();
+        }
+    }
+
+    /// Installs (or clears) the runtime's interrupt hook for the running code.
+    pub fn set_hook(&self, hook: Option<Box<dyn Fn() + Send + Sync>>) {
+        *self.hook.lock() = hook;
+    }
+}

@@ -1,0 +1,479 @@
+//! The Python runtime: binds gears-python (embedded CPython) to the engine's [`Runtime`] and
+//! [`Calls`] traits, and gears-python's `Host` to [`HostApi`].
+//!
+//! Records are Python objects from the first step on; callbacks are Python functions. The GIL
+//! is held while a step runs and released around every host call (gears-python does that in
+//! `execute` and `atomic`), so the lock order keyspace → GIL holds.
+
+use std::sync::Arc;
+
+use gears_python::pyo3::exceptions::PyStopIteration;
+use gears_python::pyo3::prelude::*;
+use gears_python::pyo3::types::{PyDict, PyList, PyString};
+use gears_python::{HostReply, context, convert};
+
+use super::plan::{self as rplan, Loaded};
+use super::{
+    Abort, Callback, Calls, HostApi, LogLevel, Native, Record, ReplyValue, Runtime, RuntimeError,
+    SessionState,
+};
+
+/// RG.PYSTATS: (TotalAllocated, PeakAllocated, CurrAllocated) of the Python allocators.
+pub fn alloc_stats() -> (i64, i64, i64) {
+    gears_python::alloc::stats()
+}
+
+/// The Python runtime (one process-wide interpreter).
+#[derive(Debug, Default)]
+pub struct PythonRuntime;
+
+impl PythonRuntime {
+    /// Starts the interpreter and the prelude.
+    ///
+    /// # Errors
+    /// If CPython or the prelude fails to start.
+    pub fn start() -> Result<PythonRuntime, RuntimeError> {
+        gears_python::init().map_err(|e| RuntimeError::Guest(e.to_string()))?;
+        Ok(PythonRuntime)
+    }
+}
+
+/// gears-python's view of the host.
+struct Bridge(Arc<dyn HostApi>);
+
+fn to_host_reply(r: ReplyValue) -> HostReply {
+    match r {
+        ReplyValue::Nil => HostReply::Nil,
+        ReplyValue::Int(n) => HostReply::Int(n),
+        ReplyValue::Double(d) => HostReply::Double(d),
+        ReplyValue::Bool(b) => HostReply::Bool(b),
+        ReplyValue::Status(s) => HostReply::Status(s),
+        ReplyValue::Bulk(b) => HostReply::Bulk(b),
+        ReplyValue::Error(e) => HostReply::Error(e),
+        ReplyValue::Array(a) => HostReply::Array(a.into_iter().map(to_host_reply).collect()),
+    }
+}
+
+fn from_host_reply(r: HostReply) -> ReplyValue {
+    match r {
+        HostReply::Nil => ReplyValue::Nil,
+        HostReply::Int(n) => ReplyValue::Int(n),
+        HostReply::Double(d) => ReplyValue::Double(d),
+        HostReply::Bool(b) => ReplyValue::Bool(b),
+        HostReply::Status(s) => ReplyValue::Status(s),
+        HostReply::Bulk(b) => ReplyValue::Bulk(b),
+        HostReply::Error(e) => ReplyValue::Error(e),
+        HostReply::Array(a) => ReplyValue::Array(a.into_iter().map(from_host_reply).collect()),
+    }
+}
+
+impl gears_python::Host for Bridge {
+    fn execute(&self, argv: Vec<Vec<u8>>) -> HostReply {
+        to_host_reply(self.0.execute(argv))
+    }
+    fn log(&self, level: gears_python::LogLevel, msg: &str) {
+        let level = match level {
+            gears_python::LogLevel::Debug => LogLevel::Debug,
+            gears_python::LogLevel::Verbose => LogLevel::Verbose,
+            gears_python::LogLevel::Notice => LogLevel::Notice,
+            gears_python::LogLevel::Warning => LogLevel::Warning,
+        };
+        self.0.log(level, msg);
+    }
+    fn config_get(&self, key: &str) -> Option<String> {
+        self.0.gears_config(key)
+    }
+    fn attempt_traceback(&self) -> bool {
+        self.0.attempt_traceback()
+    }
+    fn next_plan_id(&self) -> String {
+        self.0.next_plan_id()
+    }
+    fn atomic_enter(&self) {
+        self.0.atomic_enter();
+    }
+    fn atomic_exit(&self) {
+        self.0.atomic_exit();
+    }
+}
+
+/// A Python callback.
+struct PyCallback(Py<PyAny>);
+
+fn callback(py: Python<'_>, f: Py<PyAny>) -> Callback {
+    let describe = f.bind(py).str().map(|s| s.to_string()).unwrap_or_default();
+    Callback {
+        inner: Arc::new(PyCallback(f)),
+        describe,
+    }
+}
+
+fn session(state: &SessionState) -> &gears_python::Session {
+    state
+        .0
+        .downcast_ref::<gears_python::Session>()
+        .expect("python sessions hold a gears_python::Session")
+}
+
+/// RedisGears 1.2's names for Python steps.
+static NAMING: rplan::Naming = rplan::Naming {
+    to_record: "RedisGearsPy_ToPyRecordMapper",
+    mapper: "RedisGearsPy_PyCallbackMapper",
+    flat_mapper: "RedisGearsPy_PyCallbackFlatMapper",
+    filter: "RedisGearsPy_PyCallbackFilter",
+    foreach: "RedisGearsPy_PyCallbackForEach",
+    accumulate: "RedisGearsPy_PyCallbackAccumulate",
+    extractor: "RedisGearsPy_PyCallbackExtractor",
+    accumulate_by_key: "RedisGearsPy_PyCallbackAccumulateByKey",
+    reducer: "RedisGearsPy_PyCallbackReducer",
+};
+
+fn convert_plan(py: Python<'_>, p: gears_python::plan::PlanSpec) -> rplan::PlanSpec {
+    use gears_python::plan::StepKind as K;
+    rplan::PlanSpec {
+        id: p.id,
+        reader: p.reader,
+        desc: p.desc,
+        steps: p
+            .steps
+            .into_iter()
+            .map(|s| rplan::StepSpec {
+                kind: match s.kind {
+                    K::Map => rplan::StepKind::Map,
+                    K::FlatMap => rplan::StepKind::FlatMap,
+                    K::Filter => rplan::StepKind::Filter,
+                    K::ForEach => rplan::StepKind::ForEach,
+                    K::Accumulate => rplan::StepKind::Accumulate,
+                    K::LocalGroupBy => rplan::StepKind::LocalGroupBy,
+                    K::GroupBy => rplan::StepKind::GroupBy,
+                    K::BatchGroupBy => rplan::StepKind::BatchGroupBy,
+                    K::Repartition => rplan::StepKind::Repartition,
+                    K::Collect => rplan::StepKind::Collect,
+                    K::Limit => rplan::StepKind::Limit,
+                },
+                callbacks: s.callbacks.into_iter().map(|c| callback(py, c)).collect(),
+                limit: s.limit,
+            })
+            .collect(),
+        naming: &NAMING,
+    }
+}
+
+fn convert_mode(m: gears_python::plan::Mode) -> rplan::Mode {
+    match m {
+        gears_python::plan::Mode::Async => rplan::Mode::Async,
+        gears_python::plan::Mode::AsyncLocal => rplan::Mode::AsyncLocal,
+        gears_python::plan::Mode::Sync => rplan::Mode::Sync,
+    }
+}
+
+fn convert_outcome(py: Python<'_>, o: gears_python::ScriptOutcome) -> Loaded {
+    let run = o.run.map(|(plan, a)| rplan::RunSpec {
+        plan: convert_plan(py, plan),
+        arg: match a.arg {
+            gears_python::plan::RunArg::Text(t) => rplan::RunArg::Text(t),
+            gears_python::plan::RunArg::Callable(f) => rplan::RunArg::Generator(callback(py, f)),
+        },
+        mode: convert_mode(a.mode),
+        no_scan: a.no_scan,
+        read_value: a.read_value,
+        from_id: a.from_id,
+    });
+    let registrations = o
+        .registrations
+        .into_iter()
+        .map(|(plan, a)| rplan::RegisterSpec {
+            plan: convert_plan(py, plan),
+            mode: convert_mode(a.mode),
+            on_registered: a.on_registered.map(|f| callback(py, f)),
+            prefix: a.prefix,
+            event_types: a.event_types,
+            key_types: a.key_types,
+            commands: a.commands,
+            read_value: a.read_value,
+            batch: a.batch,
+            duration: a.duration,
+            on_failed: match a.on_failed {
+                gears_python::plan::OnFailed::Continue => rplan::OnFailed::Continue,
+                gears_python::plan::OnFailed::Abort => rplan::OnFailed::Abort,
+                gears_python::plan::OnFailed::Retry => rplan::OnFailed::Retry,
+            },
+            retry_interval: a.retry_interval,
+            trim_stream: a.trim_stream,
+            trigger: a.trigger,
+            hook: a.hook,
+            keyprefix: a.keyprefix,
+            inorder: a.inorder,
+        })
+        .collect();
+    Loaded { run, registrations }
+}
+
+impl Runtime for PythonRuntime {
+    fn name(&self) -> &'static str {
+        "python"
+    }
+
+    fn new_session(&self, id: &str) -> Result<SessionState, RuntimeError> {
+        let s = gears_python::Session::new(id).map_err(|e| RuntimeError::Guest(e.to_string()))?;
+        Ok(SessionState(Arc::new(s)))
+    }
+
+    fn load(
+        &self,
+        state: &SessionState,
+        code: &[u8],
+        host: Arc<dyn HostApi>,
+    ) -> Result<Loaded, String> {
+        let outcome = gears_python::run_script(Arc::new(Bridge(host)), session(state), code)?;
+        Ok(Python::attach(|py| convert_outcome(py, outcome)))
+    }
+
+    fn enter(
+        &self,
+        state: &SessionState,
+        host: Arc<dyn HostApi>,
+        abort: &Abort,
+        f: &mut dyn FnMut(&mut dyn Calls),
+    ) {
+        let traceback = host.attempt_traceback();
+        let s = session(state);
+        Python::attach(|py| {
+            // RG.ABORTEXECUTION raises gears.forcestopped in this thread at the next bytecode.
+            let thread_id = py
+                .import("threading")
+                .and_then(|t| t.getattr("get_ident")?.call0()?.extract::<u64>())
+                .ok();
+            if let Some(tid) = thread_id {
+                abort.set_hook(Some(Box::new(move || interrupt_thread(tid))));
+            }
+            let ctx = context::Context {
+                host: Arc::new(Bridge(host.clone())),
+                session: Some(s.globals.clone_ref(py)),
+                session_id: s.id.clone(),
+                script: None,
+                in_step: true,
+                async_allowed: false,
+                atomic_depth: 0,
+            };
+            let (_, ctx) = context::enter(ctx, || {
+                let mut calls = PyCalls { py, traceback };
+                f(&mut calls);
+            });
+            abort.set_hook(None);
+            if ctx.atomic_depth > 0 {
+                ctx.host.atomic_exit();
+            }
+        });
+    }
+}
+
+/// Raises `gears.forcestopped` in the Python thread `tid` (PyThreadState_SetAsyncExc).
+fn interrupt_thread(tid: u64) {
+    Python::attach(|py| {
+        let exc = gears_python::module::force_stopped_type(py);
+        let r = py.import("ctypes").and_then(|ctypes| {
+            let api = ctypes.getattr("pythonapi")?;
+            let set = api.getattr("PyThreadState_SetAsyncExc")?;
+            let ulong = ctypes.getattr("c_ulong")?.call1((tid,))?;
+            let obj = ctypes.getattr("py_object")?.call1((exc,))?;
+            set.call1((ulong, obj))
+        });
+        if let Err(e) = r {
+            tracing::warn!(error = %e, "could not interrupt python thread");
+        }
+    });
+}
+
+/// Calls into Python with the GIL held.
+struct PyCalls<'py> {
+    py: Python<'py>,
+    traceback: bool,
+}
+
+fn native(obj: Py<PyAny>) -> Native {
+    Native(Box::new(obj))
+}
+
+fn obj(n: &Native) -> &Py<PyAny> {
+    n.0.downcast_ref::<Py<PyAny>>()
+        .expect("python records hold Py<PyAny>")
+}
+
+fn cb(c: &Callback) -> &Py<PyAny> {
+    &c.inner
+        .downcast_ref::<PyCallback>()
+        .expect("python callbacks hold PyCallback")
+        .0
+}
+
+impl PyCalls<'_> {
+    fn err(&self, e: &PyErr) -> RuntimeError {
+        let py = self.py;
+        if e.is_instance(py, gears_python::module::force_stopped_type(py).bind(py)) {
+            return RuntimeError::Aborted("Execution was aborted".into());
+        }
+        RuntimeError::Guest(gears_python::format_error(py, e, self.traceback))
+    }
+
+    fn record_to_py(&self, r: Record) -> PyResult<Py<PyAny>> {
+        let py = self.py;
+        Ok(match r {
+            Record::Null => py.None(),
+            Record::Bool(b) => b.into_pyobject(py)?.to_owned().into_any().unbind(),
+            Record::Int(n) => n.into_pyobject(py)?.into_any().unbind(),
+            Record::Float(f) => f.into_pyobject(py)?.into_any().unbind(),
+            Record::Bytes(b) => convert::bytes_to_py(py, &b),
+            Record::List(items) => {
+                let list = PyList::empty(py);
+                for i in items {
+                    list.append(self.record_to_py(i)?)?;
+                }
+                list.into_any().unbind()
+            }
+            Record::Map(pairs) => {
+                let d = PyDict::new(py);
+                for (k, v) in pairs {
+                    d.set_item(k, self.record_to_py(v)?)?;
+                }
+                d.into_any().unbind()
+            }
+        })
+    }
+}
+
+impl Calls for PyCalls<'_> {
+    fn import(&mut self, r: Record) -> Result<Native, RuntimeError> {
+        self.record_to_py(r).map(native).map_err(|e| self.err(&e))
+    }
+
+    fn map(&mut self, c: &Callback, r: Native) -> Result<Native, RuntimeError> {
+        cb(c)
+            .call1(self.py, (obj(&r),))
+            .map(native)
+            .map_err(|e| self.err(&e))
+    }
+
+    fn flatmap(&mut self, c: &Callback, r: Native) -> Result<Vec<Native>, RuntimeError> {
+        let py = self.py;
+        let out = cb(c).call1(py, (obj(&r),)).map_err(|e| self.err(&e))?;
+        let bound = out.bind(py);
+        match bound.cast::<PyList>() {
+            // Exactly a list: its elements become records, emitted last to first as in
+            // RedisGears (which pops them off the end).
+            Ok(list) => Ok(list.iter().rev().map(|i| native(i.unbind())).collect()),
+            Err(_) => Ok(vec![native(out)]),
+        }
+    }
+
+    fn filter(&mut self, c: &Callback, r: &Native) -> Result<bool, RuntimeError> {
+        let py = self.py;
+        let out = cb(c).call1(py, (obj(r),)).map_err(|e| self.err(&e))?;
+        out.bind(py).is_truthy().map_err(|e| self.err(&e))
+    }
+
+    fn foreach(&mut self, c: &Callback, r: &Native) -> Result<(), RuntimeError> {
+        cb(c)
+            .call1(self.py, (obj(r),))
+            .map(|_| ())
+            .map_err(|e| self.err(&e))
+    }
+
+    fn accumulate(
+        &mut self,
+        c: &Callback,
+        acc: Option<Native>,
+        r: Native,
+    ) -> Result<Native, RuntimeError> {
+        let py = self.py;
+        let a = acc.map_or_else(|| py.None(), |a| obj(&a).clone_ref(py));
+        cb(c)
+            .call1(py, (a, obj(&r)))
+            .map(native)
+            .map_err(|e| self.err(&e))
+    }
+
+    fn extract_key(&mut self, c: &Callback, r: &Native) -> Result<String, RuntimeError> {
+        let py = self.py;
+        let out = cb(c).call1(py, (obj(r),)).map_err(|e| self.err(&e))?;
+        let b = out.bind(py);
+        let key = match b.cast::<PyString>() {
+            Ok(s) => s
+                .to_cow()
+                .map(|c| c.into_owned())
+                .map_err(|e| self.err(&e))?,
+            Err(_) => b.repr().map(|s| s.to_string()).map_err(|e| self.err(&e))?,
+        };
+        // Keys are C strings in RedisGears: a NUL byte ends them.
+        Ok(match key.find('\0') {
+            Some(i) => key[..i].to_string(),
+            None => key,
+        })
+    }
+
+    fn accumulate_by_key(
+        &mut self,
+        c: &Callback,
+        key: &str,
+        acc: Option<Native>,
+        r: Native,
+    ) -> Result<Native, RuntimeError> {
+        let py = self.py;
+        let a = acc.map_or_else(|| py.None(), |a| obj(&a).clone_ref(py));
+        cb(c)
+            .call1(py, (key, a, obj(&r)))
+            .map(native)
+            .map_err(|e| self.err(&e))
+    }
+
+    fn reduce(
+        &mut self,
+        c: &Callback,
+        key: &str,
+        records: Vec<Native>,
+    ) -> Result<Native, RuntimeError> {
+        let py = self.py;
+        let list = PyList::empty(py);
+        for r in &records {
+            list.append(obj(r)).map_err(|e| self.err(&e))?;
+        }
+        cb(c)
+            .call1(py, (key, list))
+            .map(native)
+            .map_err(|e| self.err(&e))
+    }
+
+    fn key_value(&mut self, key: &str, value: Native) -> Result<Native, RuntimeError> {
+        let py = self.py;
+        let d = PyDict::new(py);
+        d.set_item("key", key).map_err(|e| self.err(&e))?;
+        d.set_item("value", obj(&value)).map_err(|e| self.err(&e))?;
+        Ok(native(d.into_any().unbind()))
+    }
+
+    fn reader_start(&mut self, c: &Callback) -> Result<Native, RuntimeError> {
+        let py = self.py;
+        let out = cb(c).call0(py).map_err(|e| self.err(&e))?;
+        let b = out.bind(py);
+        // A generator (or any iterator) yields the records; any other value is one record.
+        if b.hasattr("__next__").unwrap_or(false) {
+            return Ok(native(out));
+        }
+        let single = PyList::new(py, [out]).map_err(|e| self.err(&e))?;
+        let it = single.try_iter().map_err(|e| self.err(&e))?;
+        Ok(native(it.into_any().unbind()))
+    }
+
+    fn reader_next(&mut self, generator: &Native) -> Result<Option<Native>, RuntimeError> {
+        let py = self.py;
+        match obj(generator).call_method0(py, "__next__") {
+            Ok(v) => Ok(Some(native(v))),
+            Err(e) if e.is_instance_of::<PyStopIteration>(py) => Ok(None),
+            Err(e) => Err(self.err(&e)),
+        }
+    }
+
+    fn to_reply(&mut self, r: &Native) -> ReplyValue {
+        from_host_reply(convert::py_to_reply(obj(r).bind(self.py)))
+    }
+}
