@@ -16,6 +16,7 @@ pub mod context;
 pub mod convert;
 pub mod error;
 pub mod module;
+pub mod packages;
 pub mod plan;
 
 use std::ffi::CString;
@@ -53,6 +54,7 @@ fn base_globals(py: Python<'_>) -> Result<&Py<PyDict>, PythonError> {
             let code = CString::new(PRELUDE)
                 .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.to_string()))?;
             py.run(&code, Some(&g), None)?;
+            packages::snapshot_modules(py)?;
             Ok(g.unbind())
         };
         build().map_err(|e| PythonError::Init(format_error(py, &e, true)))

@@ -55,6 +55,15 @@ pub(super) const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("rg.refreshcluster", -1, RG, refreshcluster)
         .group("gears")
         .summary("Refresh the cluster topology"),
+    CommandSpec::new("rg.pydumpreqs", -1, RG, pydumpreqs)
+        .group("gears")
+        .summary("List the Python requirements dictionary"),
+    CommandSpec::new("rg.pyexportreq", -1, RG, pyexportreq)
+        .group("gears")
+        .summary("Export a Python requirement with its wheels"),
+    CommandSpec::new("rg.pyimportreq", -1, RG, pyimportreq)
+        .group("gears")
+        .summary("Import and install an exported Python requirement"),
 ];
 
 fn arity(args: &Args<'_>) -> CmdError {
@@ -410,7 +419,7 @@ fn python_alloc_stats() -> (i64, i64, i64) {
     (0, 0, 0)
 }
 
-fn session_entry(s: &Session) -> Reply {
+fn session_entry(ctx: &Ctx<'_>, s: &Session, verbose: bool) -> Reply {
     Reply::Array(vec![
         Reply::bulk("ID"),
         Reply::bulk(&s.id),
@@ -429,7 +438,7 @@ fn session_entry(s: &Session) -> Reply {
         Reply::bulk("requirementInstallationNeeded"),
         Reply::Int(i64::from(s.requirements_installed)),
         Reply::bulk("requirements"),
-        Reply::bulks(&s.requirements),
+        session_requirements(ctx, s, verbose),
         Reply::bulk("registrations"),
         Reply::bulks(s.registrations.lock().iter()),
     ])
@@ -438,8 +447,10 @@ fn session_entry(s: &Session) -> Reply {
 /// `RG.PYDUMPSESSIONS [VERBOSE] [DEAD] [SESSIONS s ...]`.
 fn pydumpsessions(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
     let mut dead = false;
+    let mut verbose = false;
     while let Some(opt) = args.peek() {
         if opt.eq_ignore_ascii_case(b"VERBOSE") {
+            verbose = true;
         } else if opt.eq_ignore_ascii_case(b"DEAD") {
             dead = true;
         } else {
@@ -461,7 +472,7 @@ fn pydumpsessions(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
                 .map(|name| {
                     let name = String::from_utf8_lossy(name);
                     match engine.session(&name) {
-                        Some(s) => session_entry(&s),
+                        Some(s) => session_entry(ctx, &s, verbose),
                         None => Reply::bulk(format!("Session {name} does not exists")),
                     }
                 })
@@ -472,7 +483,11 @@ fn pydumpsessions(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
         return Ok(Reply::Array(Vec::new()));
     }
     Ok(Reply::Array(
-        engine.sessions().iter().map(|s| session_entry(s)).collect(),
+        engine
+            .sessions()
+            .iter()
+            .map(|s| session_entry(ctx, s, verbose))
+            .collect(),
     ))
 }
 
@@ -484,4 +499,130 @@ fn infocluster(_ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
 /// `RG.REFRESHCLUSTER`.
 fn refreshcluster(_ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
     Ok(Reply::Ok)
+}
+
+// ---- Python requirements (RG.PYDUMPREQS, RG.PYEXPORTREQ, RG.PYIMPORTREQ) ----
+
+use crate::engine::requirements::{self, RequirementInfo};
+
+/// A session's `requirements`: names, or with VERBOSE each requirement's RG.PYDUMPREQS entry.
+fn session_requirements(ctx: &Ctx<'_>, s: &Session, verbose: bool) -> Reply {
+    if !verbose {
+        return Reply::bulks(&s.requirements);
+    }
+    Reply::Array(
+        ctx.shared
+            .engine
+            .session_requirements(s)
+            .iter()
+            .map(requirement_reply)
+            .collect(),
+    )
+}
+
+fn yes_no(b: bool) -> Reply {
+    Reply::bulk(if b { "yes" } else { "no" })
+}
+
+/// The 18-element metadata array of one requirement (RG.PYDUMPREQS, RG.PYEXPORTREQ).
+fn requirement_reply(r: &RequirementInfo) -> Reply {
+    Reply::Array(vec![
+        Reply::bulk("GearReqVersion"),
+        Reply::Int(requirements::REQ_VERSION),
+        Reply::bulk("Name"),
+        Reply::bulk(&r.name),
+        Reply::bulk("IsDownloaded"),
+        yes_no(r.downloaded),
+        Reply::bulk("IsInstalled"),
+        yes_no(r.installed),
+        Reply::bulk("CompiledOs"),
+        Reply::bulk(requirements::compiled_os()),
+        Reply::bulk("Wheels"),
+        match &r.wheels {
+            Some(w) => Reply::bulks(w),
+            None => Reply::bulk("Requirement was not yet downloaded so wheels are not available"),
+        },
+        Reply::bulk("Path"),
+        Reply::bulk(&r.path),
+        Reply::bulk("RefCount"),
+        Reply::Int(i64::try_from(r.ref_count).unwrap_or(i64::MAX)),
+        Reply::bulk("IsInReqDictionary"),
+        yes_no(r.in_dict),
+    ])
+}
+
+/// `RG.PYDUMPREQS`: the requirements dictionary, one 18-element entry per requirement.
+fn pydumpreqs(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
+    Ok(Reply::Array(
+        ctx.shared
+            .engine
+            .dump_requirements()
+            .iter()
+            .map(requirement_reply)
+            .collect(),
+    ))
+}
+
+/// `[metadata, [chunk ...]]`: the blob in chunks of at most 10 MiB.
+fn export_reply(r: Result<(RequirementInfo, bytes::Bytes), String>) -> Reply {
+    match r {
+        Ok((info, blob)) => {
+            let mut chunks = Vec::with_capacity(blob.len() / requirements::EXPORT_CHUNK + 1);
+            let mut at = 0;
+            while at < blob.len() {
+                let end = (at + requirements::EXPORT_CHUNK).min(blob.len());
+                chunks.push(Reply::Bulk(blob.slice(at..end)));
+                at = end;
+            }
+            Reply::Array(vec![requirement_reply(&info), Reply::Array(chunks)])
+        }
+        Err(e) => Reply::Error(e.into()),
+    }
+}
+
+/// `RG.PYEXPORTREQ <name>`: the requirement's metadata and its serialised wheels (read on an
+/// execution thread).
+fn pyexportreq(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
+    if args.len() != 1 {
+        return Err(arity(&args));
+    }
+    let name = String::from_utf8_lossy(args.next_bytes()?).into_owned();
+    if !ctx.may_block() {
+        return Ok(export_reply(
+            ctx.shared.engine.export_requirement_now(&name),
+        ));
+    }
+    let (reply, tx) = deferred();
+    ctx.shared.engine.export_requirement(
+        name,
+        Box::new(move |r| {
+            let _ = tx.send(export_reply(r));
+        }),
+    );
+    Ok(reply)
+}
+
+/// `RG.PYIMPORTREQ <chunk> [<chunk> ...]`: decodes the concatenated chunks as one requirement,
+/// then writes and installs it on an execution thread; replies the bulk string `OK`.
+fn pyimportreq(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    let blob: Vec<u8> = args.rest().concat();
+    let req = requirements::decode_blob(&blob).map_err(|e| rg_err(e.to_string()))?;
+    drop(blob);
+    let done = |r: Result<(), String>| match r {
+        Ok(()) => Reply::bulk("OK"),
+        Err(e) => Reply::Error(e.into()),
+    };
+    if !ctx.may_block() {
+        // RedisGears cannot block here either: the import goes on, the client gets the error.
+        ctx.shared.engine.import_requirement(req, Box::new(|_| {}));
+        return Err(rg_err("Blocking module command called from transaction"));
+    }
+    let (reply, tx) = deferred();
+    ctx.shared.engine.import_requirement(
+        req,
+        Box::new(move |r| {
+            let _ = tx.send(done(r));
+        }),
+    );
+    Ok(reply)
 }

@@ -546,6 +546,7 @@ impl Shared {
             requires_auth: AtomicBool::new(false),
         };
         let port = config.get_i64("port");
+        let data_dir = config.get("dir").unwrap_or(".").to_string();
         let engine =
             crate::engine::Engine::new(crate::config::GearsConfig::default(), python_runtime());
         let shared = Shared {
@@ -568,6 +569,7 @@ impl Shared {
         let shared = Arc::new(shared);
         let host = host::GearsHost::new(&shared);
         shared.engine.attach_host(host.clone(), host);
+        shared.engine.set_data_dir(&data_dir);
         shared
     }
 

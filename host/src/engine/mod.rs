@@ -11,6 +11,7 @@ pub mod backend;
 pub mod execution;
 pub mod plan;
 pub mod reader;
+pub mod requirements;
 pub mod scheduler;
 pub mod session;
 pub mod step;
@@ -112,6 +113,7 @@ pub struct Engine {
     host: OnceLock<Host>,
     next_exec: AtomicU64,
     next_plan: AtomicU64,
+    requirements: requirements::Requirements,
 }
 
 impl std::fmt::Debug for Engine {
@@ -141,6 +143,7 @@ impl Engine {
             host: OnceLock::new(),
             next_exec: AtomicU64::new(0),
             next_plan: AtomicU64::new(0),
+            requirements: requirements::Requirements::new(requirements::default_python()),
         })
     }
 
@@ -236,6 +239,10 @@ impl Engine {
                 return reply(ExecuteReply::Error(format!("Session {sid} already exists")));
             }
         }
+        let reqs = match self.prepare_requirements(&*runtime, &req) {
+            Ok(p) => p,
+            Err(e) => return reply(ExecuteReply::Error(e)),
+        };
         let state = match runtime.new_session(&sid) {
             Ok(s) => s,
             Err(e) => return reply(ExecuteReply::Error(e.to_string())),
@@ -249,10 +256,18 @@ impl Engine {
             desc: req.desc.clone(),
             runtime,
             state,
-            requirements: req.requirements.clone(),
-            requirements_installed: false,
+            requirements: reqs
+                .refs
+                .iter()
+                .map(|r| r.requirement().name().to_string())
+                .collect(),
+            requirements_installed: reqs.installed,
+            requirement_refs: reqs.refs,
             registrations: Mutex::new(Vec::new()),
         });
+        if !loaded.registrations.is_empty() || loaded.run.is_some() {
+            self.requirements.add_to_dict(&session.requirement_refs);
+        }
         if !loaded.registrations.is_empty() {
             self.install_session(&session, req.replace_with.as_deref(), &loaded.registrations);
             reply(ExecuteReply::Ok);
@@ -289,10 +304,15 @@ impl Engine {
             .lock()
             .extend(regs.iter().map(|r| r.plan.id.clone()));
         let mut st = self.state.lock();
+        let mut unlinked = Vec::new();
         if let Some(old) = replaced {
-            st.sessions.remove(old);
+            unlinked.extend(st.sessions.remove(old));
         }
-        st.sessions.insert(session.id.clone(), session.clone());
+        unlinked.extend(st.sessions.insert(session.id.clone(), session.clone()));
+        drop(st);
+        for old in unlinked {
+            self.requirements.unlink(&old.requirement_refs);
+        }
     }
 
     /// Creates an execution (status `created`) and applies MaxExecutions eviction.

@@ -20,6 +20,8 @@ pub struct Session {
     pub requirements: Vec<String>,
     /// Whether requirements were installed for it.
     pub requirements_installed: bool,
+    /// Its requirement objects (each counts in the requirement's `RefCount`).
+    pub requirement_refs: Vec<super::requirements::ReqRef>,
     /// Ids of its registrations.
     pub registrations: Mutex<Vec<String>>,
 }

@@ -169,6 +169,27 @@ pub trait Runtime: Send + Sync {
         abort: &Abort,
         f: &mut dyn FnMut(&mut dyn Calls),
     );
+    /// Makes the packages installed in `dirs` importable, `dirs[0]` first, ahead of everything
+    /// else; `root` is the directory all package directories live in (earlier entries below it
+    /// that are not in `dirs` are dropped). Runtimes without packages ignore it.
+    ///
+    /// # Errors
+    /// The runtime's error text.
+    fn set_package_dirs(
+        &self,
+        _root: &std::path::Path,
+        _dirs: &[std::path::PathBuf],
+    ) -> Result<(), String> {
+        Ok(())
+    }
+    /// Forgets the modules imported since the runtime started, so the next import loads newly
+    /// installed packages (RedisGears resets `sys.modules` after installing requirements).
+    ///
+    /// # Errors
+    /// The runtime's error text.
+    fn reset_modules(&self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// Stops an execution from outside its thread: RG.ABORTEXECUTION sets the flag and the runtime's

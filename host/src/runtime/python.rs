@@ -266,6 +266,22 @@ impl Runtime for PythonRuntime {
             }
         });
     }
+
+    fn set_package_dirs(
+        &self,
+        root: &std::path::Path,
+        dirs: &[std::path::PathBuf],
+    ) -> Result<(), String> {
+        let dirs: Vec<String> = dirs
+            .iter()
+            .map(|d| d.to_string_lossy().into_owned())
+            .collect();
+        gears_python::packages::set_package_dirs(&root.to_string_lossy(), &dirs)
+    }
+
+    fn reset_modules(&self) -> Result<(), String> {
+        gears_python::packages::reset_modules()
+    }
 }
 
 /// Raises `gears.forcestopped` in the Python thread `tid` (PyThreadState_SetAsyncExc).
