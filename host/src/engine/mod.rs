@@ -11,13 +11,15 @@ pub mod backend;
 pub mod execution;
 pub mod plan;
 pub mod reader;
+pub mod registration;
 pub mod requirements;
 pub mod scheduler;
 pub mod session;
 pub mod step;
+pub mod triggers;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -25,10 +27,12 @@ use parking_lot::{Mutex, RwLock};
 
 pub use backend::Backend;
 pub use execution::{Execution, ExecutionId, Outcome, SHARD_ID, Status};
+pub use registration::{ReaderKind, RegStats, RegStatus, Registration};
 pub use session::Session;
+pub use triggers::TriggerReply;
 
 use crate::config::GearsConfig;
-use crate::runtime::plan::{Loaded, RegisterSpec, RunArg, RunSpec};
+use crate::runtime::plan::{Loaded, RunArg, RunSpec};
 use crate::runtime::{HostApi, Runtime};
 
 /// Errors of engine operations; `Display` is RedisGears' wire text.
@@ -95,6 +99,8 @@ struct State {
     fifo: VecDeque<ExecutionId>,
     free_on_finish: HashSet<ExecutionId>,
     sessions: BTreeMap<String, Arc<Session>>,
+    registrations: indexmap::IndexMap<String, Arc<Registration>>,
+    triggers: HashMap<String, String>,
 }
 
 /// Where the engine reaches the server.
@@ -113,6 +119,8 @@ pub struct Engine {
     host: OnceLock<Host>,
     next_exec: AtomicU64,
     next_plan: AtomicU64,
+    wants_events: AtomicBool,
+    timers: scheduler::Timers,
     requirements: requirements::Requirements,
 }
 
@@ -143,6 +151,8 @@ impl Engine {
             host: OnceLock::new(),
             next_exec: AtomicU64::new(0),
             next_plan: AtomicU64::new(0),
+            wants_events: AtomicBool::new(false),
+            timers: scheduler::Timers::new(),
             requirements: requirements::Requirements::new(requirements::default_python()),
         })
     }
@@ -192,6 +202,7 @@ impl Engine {
 
     /// Stops the execution threads (server shutdown).
     pub fn shutdown(&self) {
+        self.timers.shutdown();
         self.scheduler.shutdown();
     }
 
@@ -265,11 +276,18 @@ impl Engine {
             requirement_refs: reqs.refs,
             registrations: Mutex::new(Vec::new()),
         });
-        if !loaded.registrations.is_empty() || loaded.run.is_some() {
-            self.requirements.add_to_dict(&session.requirement_refs);
-        }
         if !loaded.registrations.is_empty() {
-            self.install_session(&session, req.replace_with.as_deref(), &loaded.registrations);
+            let replaced = match &req.replace_with {
+                Some(r) => Some(r.clone()),
+                None if req.upgrade && self.session(&sid).is_some() => Some(sid.clone()),
+                None => None,
+            };
+            let old = replaced.as_deref().and_then(|r| self.session(r));
+            if let Err(e) = self.register_all(&session, replaced.as_deref(), &loaded.registrations)
+            {
+                return reply(ExecuteReply::Error(e));
+            }
+            self.requirements_registered(&session, old.as_deref());
             reply(ExecuteReply::Ok);
             if let Some(run) = loaded.run {
                 let exec = self.create_execution(&run, false);
@@ -280,6 +298,7 @@ impl Engine {
         let Some(run) = loaded.run else {
             return reply(ExecuteReply::Ok);
         };
+        self.requirements_registered(&session, None);
         let exec = self.create_execution(&run, false);
         if req.unblocking {
             reply(ExecuteReply::Id(exec.id.to_string()));
@@ -292,33 +311,16 @@ impl Engine {
         reply(ExecuteReply::Results(outcome));
     }
 
-    /// Keeps a session that registered functions (replacing the session it upgrades).
-    fn install_session(
-        &self,
-        session: &Arc<Session>,
-        replaced: Option<&str>,
-        regs: &[RegisterSpec],
-    ) {
-        session
-            .registrations
-            .lock()
-            .extend(regs.iter().map(|r| r.plan.id.clone()));
-        let mut st = self.state.lock();
-        let mut unlinked = Vec::new();
-        if let Some(old) = replaced {
-            unlinked.extend(st.sessions.remove(old));
-        }
-        unlinked.extend(st.sessions.insert(session.id.clone(), session.clone()));
-        drop(st);
-        for old in unlinked {
-            self.requirements.unlink(&old.requirement_refs);
-        }
-    }
-
     /// Creates an execution (status `created`) and applies MaxExecutions eviction.
     fn create_execution(&self, run: &RunSpec, registered: bool) -> Arc<Execution> {
         let (steps, _) = plan::expand(&run.plan);
         let exec = Execution::new(self.next_execution_id(), registered, steps);
+        self.track_execution(&exec);
+        exec
+    }
+
+    /// Adds an execution to the table and the FIFO, evicting the oldest past MaxExecutions.
+    fn track_execution(&self, exec: &Arc<Execution>) {
         let max = self.config.read().max_executions;
         let mut st = self.state.lock();
         if max > 0 {
@@ -339,7 +341,6 @@ impl Engine {
         }
         st.executions.insert(exec.id, exec.clone());
         st.fifo.push_back(exec.id);
-        exec
     }
 
     /// Runs an execution on the calling (execution) thread to completion.

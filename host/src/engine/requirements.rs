@@ -1042,6 +1042,20 @@ impl Engine {
         Ok(Prepared { refs, installed })
     }
 
+    /// A session registered something or runs an execution: its requirements enter the
+    /// dictionary, after those only the session it replaces held left it (RedisGears unlinks
+    /// the old session first).
+    pub(super) fn requirements_registered(
+        &self,
+        session: &super::Session,
+        replaced: Option<&super::Session>,
+    ) {
+        if let Some(old) = replaced {
+            self.requirements.unlink(&old.requirement_refs);
+        }
+        self.requirements.add_to_dict(&session.requirement_refs);
+    }
+
     /// RG.PYDUMPREQS.
     pub fn dump_requirements(&self) -> Vec<RequirementInfo> {
         self.requirements.dump()
