@@ -881,7 +881,7 @@ impl Requirements {
             .lock()
             .dict
             .get(name)
-            .map(|r| r.clone())
+            .cloned()
             .ok_or(RequirementError::NoSuch)?;
         let (downloaded, wheels) = {
             let st = req.req.state.lock();
@@ -1022,6 +1022,9 @@ impl Engine {
         req: &ExecuteRequest,
     ) -> Result<Prepared, String> {
         if req.requirements.is_empty() {
+            // Installations may have changed since the last script (an import, a released
+            // forced upgrade): keep the import path in step.
+            self.requirements.sync_runtime(runtime)?;
             return Ok(Prepared::default());
         }
         let (refs, todo) = self
