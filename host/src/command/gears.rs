@@ -719,9 +719,11 @@ fn unpauseregistrations(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         return Err(arity(&args));
     }
     let ids = pause_ids(ctx, &args)?;
-    for id in ids {
-        ctx.shared.engine.unpause(&id).map_err(rg_err)?;
-    }
+    let engine = ctx.shared.engine.clone();
+    // Unpausing a stream registration rescans the keyspace this command already holds.
+    super::host::with_borrowed_store(ctx.store, || {
+        ids.iter().try_for_each(|id| engine.unpause(id).map_err(rg_err))
+    })?;
     Ok(Reply::Ok)
 }
 
