@@ -411,17 +411,16 @@ fn python_alloc_stats() -> (i64, i64, i64) {
 }
 
 fn session_entry(s: &Session) -> Reply {
+    // One lock for both fields: the guard of a temporary lives to the end of the statement, and
+    // the mutex is not reentrant.
+    let registrations = s.registrations.lock().clone();
     Reply::Array(vec![
         Reply::bulk("ID"),
         Reply::bulk(&s.id),
         Reply::bulk("sessionDescription"),
         Reply::bulk_or_null(s.desc.as_deref()),
         Reply::bulk("refCount"),
-        Reply::Int(
-            i64::try_from(s.registrations.lock().len())
-                .unwrap_or(0)
-                .max(1),
-        ),
+        Reply::Int(i64::try_from(registrations.len()).unwrap_or(0).max(1)),
         Reply::bulk("linked"),
         Reply::bulk("primary"),
         Reply::bulk("dead"),
@@ -431,7 +430,7 @@ fn session_entry(s: &Session) -> Reply {
         Reply::bulk("requirements"),
         Reply::bulks(&s.requirements),
         Reply::bulk("registrations"),
-        Reply::bulks(s.registrations.lock().iter()),
+        Reply::bulks(registrations.iter()),
     ])
 }
 
