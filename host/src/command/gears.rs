@@ -55,6 +55,9 @@ pub(super) const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("rg.refreshcluster", -1, RG, refreshcluster)
         .group("gears")
         .summary("Refresh the cluster topology"),
+    CommandSpec::new("rg.dumpplugins", -1, RG, dumpplugins)
+        .group("gears")
+        .summary("List the loaded plugins and their versions"),
 ];
 
 fn arity(args: &Args<'_>) -> CmdError {
@@ -483,4 +486,13 @@ fn infocluster(_ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
 /// `RG.REFRESHCLUSTER`.
 fn refreshcluster(_ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
     Ok(Reply::Ok)
+}
+
+/// `RG.DUMPPLUGINS`: `[name, version]` per plugin (the Python plugin, as RedisGears 1.2 reports
+/// it).
+fn dumpplugins(_ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
+    Ok(Reply::Array(vec![Reply::Array(vec![
+        Reply::bulk("GearsPythonPlugin"),
+        Reply::Int(10000),
+    ])]))
 }
