@@ -325,7 +325,9 @@ fn dropexecution(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
     Ok(Reply::Ok)
 }
 
-/// `RG.ABORTEXECUTION id`: marks the execution aborted and interrupts its code.
+/// `RG.ABORTEXECUTION id`: marks the execution aborted and interrupts its code; the client
+/// waits until the execution stopped, as in RedisGears (whose abort is an internal execution
+/// that keeps interrupting the running code until it is done).
 fn abortexecution(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
     if args.len() != 1 {
         return Err(arity(&args));
@@ -333,11 +335,21 @@ fn abortexecution(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
     let raw = args.next_bytes()?;
     let id =
         ExecutionId::parse(raw).ok_or_else(|| rg_err(EngineError::NoSuchExecution.to_string()))?;
-    ctx.shared
-        .engine
+    let engine = &ctx.shared.engine;
+    engine
         .abort_execution(id)
         .map_err(|e| rg_err(e.to_string()))?;
-    Ok(Reply::Ok)
+    let Some(exec) = engine.execution(id) else {
+        return Ok(Reply::Ok);
+    };
+    if exec.status().is_finished() || !ctx.may_block() {
+        return Ok(Reply::Ok);
+    }
+    let (reply, tx) = deferred();
+    exec.when_done(Box::new(move |_| {
+        let _ = tx.send(Reply::Ok);
+    }));
+    Ok(reply)
 }
 
 fn gears_value(v: GearsValue) -> Reply {
