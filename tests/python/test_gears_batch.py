@@ -12,6 +12,8 @@ import time
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from conftest import start_server, stop_server
 from gears_util import (
@@ -1008,6 +1010,31 @@ def test_abort_running_execution_ends_done_with_one_error(g):
         assert plan[1] == "done" and len(plan[9]) == 1
     finally:
         g.execute_command("RG.DROPEXECUTION", eid)
+
+
+@pytest.mark.xfail(reason="gears-host runs the script of RG.PYEXECUTE on an execution thread: when "
+                          "ExecutionThreads (3) executions are running, every RG.PYEXECUTE waits; RedisGears "
+                          "runs scripts on the main thread and queues the new execution as 'created'",
+                   strict=True)
+def test_pyexecute_answers_while_every_execution_thread_is_busy(g, server):
+    threads = g.execute_command("RG.CONFIGGET", "ExecutionThreads")[0]
+    ids = [pyexecute(g, INFINITE, "UNBLOCKING") for _ in range(threads)]
+    try:
+        for eid in ids:
+            eventually(lambda: status(g, eid) == "running")
+        quick = client(server, socket_timeout=2, retry=Retry(NoBackoff(), 0))
+        try:
+            assert quick.execute_command("RG.PYEXECUTE", "x = 1") == "OK"
+            eid = quick.execute_command("RG.PYEXECUTE", "GB('ShardsIDReader').run()", "UNBLOCKING")
+            assert status(g, eid) == "created"
+        except redis.TimeoutError:
+            pytest.fail("RG.PYEXECUTE did not answer while the execution threads were busy")
+        finally:
+            quick.close()
+    finally:
+        for eid in ids:
+            g.execute_command("RG.ABORTEXECUTION", eid)
+            finish(g, eid)
 
 
 def test_abort_interrupts_sleeping_python(g):
