@@ -517,6 +517,9 @@ pub struct GearsConfig {
     pub dependencies_sha256: String,
     /// `PythonInstallationDir` (load time only).
     pub python_installation_dir: String,
+    /// `MaxTriggerDepth` (gears-host): how deep registrations may trigger registrations (a
+    /// registration whose writes trigger itself is cut off here, counted as a failure).
+    pub max_trigger_depth: i64,
     /// User keys (and Python keys, as RedisGears also stores them there).
     pub extra: BTreeMap<String, String>,
 }
@@ -539,6 +542,7 @@ impl Default for GearsConfig {
             dependencies_url: String::new(),
             dependencies_sha256: String::new(),
             python_installation_dir: "./gears-data".into(),
+            max_trigger_depth: 16,
             extra: BTreeMap::new(),
         }
     }
@@ -553,6 +557,7 @@ const GEARS_CORE: &[(&str, bool)] = &[
     ("ExecutionMaxIdleTime", true),
     ("SendMsgRetries", true),
     ("Plugin", false),
+    ("MaxTriggerDepth", true),
 ];
 
 /// Python plugin keys: name, whether settable at run time.
@@ -577,6 +582,7 @@ impl GearsConfig {
             "ExecutionThreads" => &mut self.execution_threads,
             "ExecutionMaxIdleTime" => &mut self.execution_max_idle_time,
             "SendMsgRetries" => &mut self.send_msg_retries,
+            "MaxTriggerDepth" => &mut self.max_trigger_depth,
             _ => return None,
         })
     }
@@ -594,6 +600,7 @@ impl GearsConfig {
             "ExecutionThreads" => int(self.execution_threads),
             "ExecutionMaxIdleTime" => int(self.execution_max_idle_time),
             "SendMsgRetries" => int(self.send_msg_retries),
+            "MaxTriggerDepth" => int(self.max_trigger_depth),
             "Plugin" => Ok(GearsValue::List(Vec::new())),
             "PythonAttemptTraceback" => int(self.python_attempt_traceback),
             "PythonInstallReqMaxIdleTime" => int(self.python_install_req_max_idle_time),
@@ -627,6 +634,7 @@ impl GearsConfig {
             let ok = match (name, parsed) {
                 ("ExecutionThreads" | "ExecutionMaxIdleTime", Some(v)) if v > 0 => Some(v),
                 ("SendMsgRetries", Some(v)) if v >= 0 => Some(v),
+                ("MaxTriggerDepth", Some(v)) if v >= 1 => Some(v),
                 (
                     "MaxExecutions" | "MaxExecutionsPerRegistration" | "ProfileExecutions",
                     Some(v),

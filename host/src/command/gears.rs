@@ -8,7 +8,8 @@ use super::blocking::deferred;
 use super::{Args, CmdError, CmdResult, CommandSpec, Ctx, Flags, Reply};
 use crate::config::{GearsSet, GearsValue};
 use crate::engine::{
-    EngineError, ExecuteReply, ExecuteRequest, Execution, ExecutionId, Outcome, SHARD_ID, Session,
+    EngineError, ExecuteReply, ExecuteRequest, Execution, ExecutionId, Outcome, ReaderKind,
+    Registration, SHARD_ID, Session, TriggerReply,
 };
 use crate::runtime::ReplyValue;
 
@@ -58,6 +59,33 @@ pub(super) const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("rg.dumpplugins", -1, RG, dumpplugins)
         .group("gears")
         .summary("List the loaded plugins and their versions"),
+    CommandSpec::new("rg.dumpregistrations", -1, RG, dumpregistrations)
+        .group("gears")
+        .summary("List registrations"),
+    CommandSpec::new("rg.unregister", -1, RG, unregister)
+        .group("gears")
+        .summary("Remove a registration"),
+    CommandSpec::new("rg.pauseregistrations", -1, RG, pauseregistrations)
+        .group("gears")
+        .summary("Pause registrations"),
+    CommandSpec::new("rg.unpauseregistrations", -1, RG, unpauseregistrations)
+        .group("gears")
+        .summary("Resume paused registrations"),
+    CommandSpec::new(
+        "rg.clearregistrationsstats",
+        -1,
+        RG,
+        clearregistrationsstats,
+    )
+    .group("gears")
+    .summary("Reset registration counters"),
+    CommandSpec::new("rg.trigger", -1, RG, trigger)
+        .group("gears")
+        .summary("Run a CommandReader trigger"),
+    CommandSpec::new("rg.triggeronkey", -1, RG, trigger)
+        .keys(2, 2, 1)
+        .group("gears")
+        .summary("Run a CommandReader trigger on a key"),
 ];
 
 fn arity(args: &Args<'_>) -> CmdError {
@@ -507,4 +535,268 @@ fn dumpplugins(_ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
         Reply::bulk("GearsPythonPlugin"),
         Reply::Int(10000),
     ])]))
+}
+
+/// The `PD` string of RG.DUMPREGISTRATIONS: the session rendered as RedisGears 1.2 does.
+fn pd_string(s: &Session) -> String {
+    let regs = s.registrations.lock();
+    let list: Vec<String> = regs.iter().map(|r| format!("'{r}'")).collect();
+    format!(
+        "{{'sessionName':'{}', 'sessionDescription':'{}', 'refCount': {}, 'linkedTo': primary, 'dead': false, 'isInstallationNeeded':{}, 'registrationsList':[{}], 'depsList':[]}}",
+        s.id,
+        s.desc.as_deref().unwrap_or("null"),
+        regs.len().max(1),
+        i64::from(s.requirements_installed),
+        list.join(","),
+    )
+}
+
+fn opt_list(v: &Option<Vec<String>>) -> Reply {
+    match v {
+        Some(items) => Reply::bulks(items),
+        None => Reply::Null,
+    }
+}
+
+fn registration_data(r: &Registration) -> Reply {
+    let s = r.stats.lock().clone();
+    let status = r.status.lock().clone();
+    let ms = |d: std::time::Duration| Reply::Int(i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let int = |n: u64| Reply::Int(i64::try_from(n).unwrap_or(i64::MAX));
+    let mut data = vec![
+        Reply::bulk("mode"),
+        Reply::bulk(r.mode().as_str()),
+        Reply::bulk("numTriggered"),
+        int(s.triggered),
+        Reply::bulk("numSuccess"),
+        int(s.success),
+        Reply::bulk("numFailures"),
+        int(s.failures),
+        Reply::bulk("numAborted"),
+        int(s.aborted),
+        Reply::bulk("lastRunDurationMS"),
+        ms(s.last_run),
+        Reply::bulk("totalRunDurationMS"),
+        ms(s.total_run),
+        Reply::bulk("avgRunDurationMS"),
+        Reply::Double(s.avg_run_ms()),
+    ];
+    if r.kind == ReaderKind::Stream {
+        data.extend([
+            Reply::bulk("lastEstimatedLagMS"),
+            int(s.last_lag_ms),
+            Reply::bulk("avgEstimatedLagMS"),
+            Reply::Double(s.avg_lag_ms()),
+        ]);
+    }
+    data.push(Reply::bulk("lastError"));
+    data.push(Reply::bulk_or_null(s.last_error.as_deref()));
+    data.push(Reply::bulk("args"));
+    let spec = &r.spec;
+    data.push(match r.kind {
+        ReaderKind::Keys => Reply::Array(vec![
+            Reply::bulk("regex"),
+            Reply::bulk(&spec.prefix),
+            Reply::bulk("eventTypes"),
+            opt_list(&spec.event_types),
+            Reply::bulk("keyTypes"),
+            opt_list(&spec.key_types),
+            Reply::bulk("hookCommands"),
+            opt_list(&spec.commands),
+        ]),
+        ReaderKind::Stream => Reply::Array(vec![
+            Reply::bulk("batchSize"),
+            Reply::Int(spec.batch),
+            Reply::bulk("durationMS"),
+            Reply::Int(spec.duration),
+            Reply::bulk("stream"),
+            Reply::bulk(&spec.prefix),
+            Reply::bulk("trimStream"),
+            Reply::Int(i64::from(spec.trim_stream)),
+            Reply::bulk("onFailedPolicy"),
+            Reply::bulk(spec.on_failed.as_str()),
+            Reply::bulk("retryInterval"),
+            Reply::Int(spec.retry_interval),
+        ]),
+        ReaderKind::Command => Reply::Array(vec![
+            Reply::bulk("trigger"),
+            Reply::bulk(
+                spec.trigger
+                    .as_deref()
+                    .or(spec.hook.as_deref())
+                    .unwrap_or(""),
+            ),
+            Reply::bulk("inorder"),
+            Reply::Int(i64::from(spec.inorder)),
+        ]),
+    });
+    if r.kind == ReaderKind::Stream {
+        data.push(Reply::bulk("status"));
+        data.push(Reply::bulk(status.as_str()));
+    }
+    // gears-host extensions, after RedisGears' fields: events skipped while paused, and why a
+    // registration is paused.
+    data.push(Reply::bulk("numSkipped"));
+    data.push(int(s.skipped));
+    if let crate::engine::RegStatus::Paused(reason) = &status {
+        data.push(Reply::bulk("pauseReason"));
+        data.push(Reply::bulk(reason));
+    }
+    Reply::Array(data)
+}
+
+fn registration_entry(r: &Registration, with_pd: bool) -> Reply {
+    let mut out = vec![
+        Reply::bulk("id"),
+        Reply::bulk(&r.id),
+        Reply::bulk("reader"),
+        Reply::bulk(r.kind.as_str()),
+        Reply::bulk("desc"),
+        Reply::bulk_or_null(r.spec.plan.desc.as_deref()),
+        Reply::bulk("RegistrationData"),
+        registration_data(r),
+    ];
+    if with_pd {
+        out.push(Reply::bulk("PD"));
+        out.push(Reply::bulk(pd_string(&r.session)));
+    }
+    out.push(Reply::bulk("ExecutionThreadPool"));
+    out.push(Reply::bulk("DefaultPool"));
+    Reply::Array(out)
+}
+
+/// `RG.DUMPREGISTRATIONS`: every registration with its counters and arguments.
+fn dumpregistrations(ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
+    Ok(Reply::Array(
+        ctx.shared
+            .engine
+            .registrations()
+            .iter()
+            .map(|r| registration_entry(r, true))
+            .collect(),
+    ))
+}
+
+/// `RG.UNREGISTER id [abortpending]`.
+fn unregister(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
+    if args.is_empty() || args.len() > 2 {
+        return Err(arity(&args));
+    }
+    let id = String::from_utf8_lossy(args.next_bytes()?).into_owned();
+    let abort_pending = args
+        .next_opt()
+        .is_some_and(|a| a.eq_ignore_ascii_case(b"abortpending"));
+    ctx.shared
+        .engine
+        .unregister(&id, abort_pending)
+        .map_err(rg_err)?;
+    Ok(Reply::Ok)
+}
+
+/// The ids of a PAUSE/UNPAUSE command: RedisGears 1.2 takes exactly one; several are accepted
+/// here too (the documented form), applied atomically: all exist, or nothing changes.
+fn pause_ids(ctx: &Ctx<'_>, args: &Args<'_>) -> Result<Vec<String>, CmdError> {
+    let ids: Vec<String> = args
+        .rest()
+        .iter()
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    let known = ctx.shared.engine.registrations();
+    for id in &ids {
+        if !known.iter().any(|r| &r.id == id) {
+            return Err(rg_err(format!(
+                "Execution {id} does not exists on shard {SHARD_ID}"
+            )));
+        }
+    }
+    Ok(ids)
+}
+
+/// `RG.PAUSEREGISTRATIONS [ABORTPENDING] id [id ...]`.
+fn pauseregistrations(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
+    if args.is_empty() {
+        return Err(arity(&args));
+    }
+    if args
+        .peek()
+        .is_some_and(|a| a.eq_ignore_ascii_case(b"ABORTPENDING"))
+    {
+        args.next_opt();
+        if args.is_empty() {
+            return Err(rg_err("ERR no registration to pause"));
+        }
+    }
+    let ids = pause_ids(ctx, &args)?;
+    for id in ids {
+        ctx.shared
+            .engine
+            .pause(&id, "paused by RG.PAUSEREGISTRATIONS")
+            .map_err(rg_err)?;
+    }
+    Ok(Reply::Ok)
+}
+
+/// `RG.UNPAUSEREGISTRATIONS id [id ...]`.
+fn unpauseregistrations(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    if args.is_empty() {
+        return Err(arity(&args));
+    }
+    let ids = pause_ids(ctx, &args)?;
+    for id in ids {
+        ctx.shared.engine.unpause(&id).map_err(rg_err)?;
+    }
+    Ok(Reply::Ok)
+}
+
+/// `RG.CLEARREGISTRATIONSSTATS`.
+fn clearregistrationsstats(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    if !args.is_empty() {
+        return Err(arity(&args));
+    }
+    ctx.shared.engine.clear_registration_stats();
+    Ok(Reply::Ok)
+}
+
+fn trigger_reply(r: TriggerReply) -> Reply {
+    match r {
+        TriggerReply::Results(v) => Reply::Array(v.iter().map(value_reply).collect()),
+        TriggerReply::Error(e) => Reply::Error(e.into()),
+    }
+}
+
+/// `RG.TRIGGER name [arg ...]` / `RG.TRIGGERONKEY name key [arg ...]`: runs the trigger's
+/// function over `[name, args...]` and replies with its results.
+fn trigger(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
+    let Some(name) = args.next_opt() else {
+        return Err(arity(&args));
+    };
+    let name = String::from_utf8_lossy(name).into_owned();
+    let rest: Vec<Vec<u8>> = args.rest().iter().map(|a| a.to_vec()).collect();
+    let can_block = ctx.may_block();
+    let engine = ctx.shared.engine.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (deferred_reply, deferred_tx) = deferred();
+    let deferred_tx = std::sync::Mutex::new(Some(deferred_tx));
+    let on_thread = std::thread::current().id();
+    super::host::with_borrowed_store(ctx.store, || {
+        engine.trigger(
+            &name,
+            rest,
+            can_block,
+            Box::new(move |r| {
+                if std::thread::current().id() == on_thread {
+                    let _ = tx.send(r);
+                } else if let Ok(mut g) = deferred_tx.lock()
+                    && let Some(d) = g.take()
+                {
+                    let _ = d.send(trigger_reply(r));
+                }
+            }),
+        );
+    });
+    // A sync trigger (or an immediate error) replied on this thread; otherwise wait.
+    match rx.try_recv() {
+        Ok(r) => Ok(trigger_reply(r)),
+        Err(_) => Ok(deferred_reply),
+    }
 }

@@ -21,6 +21,22 @@ use crate::runtime::{HostApi, LogLevel, Record, ReplyValue};
 thread_local! {
     /// The keyspace held by an `atomic()` block on this thread.
     static HELD: RefCell<Option<ArcMutexGuard<RawMutex, Store>>> = const { RefCell::new(None) };
+    /// The keyspace a command on this thread holds while sync executions run inside it.
+    static BORROWED: std::cell::Cell<*mut Store> = const { std::cell::Cell::new(std::ptr::null_mut()) };
+}
+
+/// Runs `f` (the engine running sync executions) while `store` is reusable by those
+/// executions' `execute()` calls on this thread: a sync trigger runs inside the command that
+/// fired it, under the lock that command already holds.
+#[allow(
+    unsafe_code,
+    reason = "re-entrant access to the keyspace held further up this stack"
+)]
+pub fn with_borrowed_store<R>(store: &mut Store, f: impl FnOnce() -> R) -> R {
+    let prev = BORROWED.replace(store as *mut Store);
+    let r = f();
+    BORROWED.set(prev);
+    r
 }
 
 /// The server as the engine and runtimes reach it.
@@ -37,7 +53,21 @@ impl GearsHost {
     }
 
     /// Runs `f` with the keyspace: the one this thread holds in `atomic()`, or freshly locked.
+    #[allow(
+        unsafe_code,
+        reason = "re-entrant access to the keyspace held further up this stack"
+    )]
     fn with_store<R>(&self, shared: &Shared, f: impl FnOnce(&mut Store) -> R) -> R {
+        let borrowed = BORROWED.replace(std::ptr::null_mut());
+        if !borrowed.is_null() {
+            // SAFETY: `with_borrowed_store` set this pointer from a `&mut Store` that its caller
+            // keeps borrowed, unused, for the whole time the pointer is set; only this thread
+            // sees it, and it is cleared while `f` runs so nested calls reborrow it one at a
+            // time through the same path.
+            let r = f(unsafe { &mut *borrowed });
+            BORROWED.set(borrowed);
+            return r;
+        }
         let held = HELD.with(|h| h.borrow_mut().take());
         if let Some(mut guard) = held {
             let r = f(&mut guard);
@@ -207,12 +237,36 @@ impl Backend for GearsHost {
         })
     }
 
-    fn read_key(&self, key: &[u8], read_value: bool) -> Record {
+    fn read_key(&self, db: usize, key: &[u8], read_value: bool) -> Record {
         let Some(shared) = self.shared.upgrade() else {
             return Record::Null;
         };
         self.with_store(&shared, |store| {
-            key_record(&mut store.ks.db(0), key, read_value)
+            let db = db.min(store.ks.num_dbs() - 1);
+            // Reading for a registration must not itself fire events (lazy expiry).
+            store.ks.set_lazy_expire_disabled(true);
+            let r = key_record(&mut store.ks.db(db), key, read_value);
+            store.ks.set_lazy_expire_disabled(false);
+            r
+        })
+    }
+
+    fn stream_keys(&self, pattern: &[u8]) -> Vec<Vec<u8>> {
+        let Some(shared) = self.shared.upgrade() else {
+            return Vec::new();
+        };
+        self.with_store(&shared, |store| {
+            let db = store.ks.db(0);
+            let now = db.now();
+            db.raw()
+                .raw_iter()
+                .filter(|(k, e)| {
+                    e.expire.is_none_or(|t| t > now)
+                        && matches!(e.value, Value::Stream(_))
+                        && (pattern == b"*" || glob::matches(pattern, k))
+                })
+                .map(|(k, _)| k.to_vec())
+                .collect()
         })
     }
 

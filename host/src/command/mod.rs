@@ -811,12 +811,17 @@ pub fn dispatch(ctx: &mut Ctx<'_>, argv: &[&[u8]]) -> Reply {
         feed_monitors(ctx, argv);
     }
     ctx.client.last_cmd = cmd.full_name;
+    ctx.store
+        .ks
+        .events
+        .set_capture_all(ctx.shared.engine.wants_key_events());
     let reply = run(ctx, cmd, argv);
     after_command(ctx.store, ctx.shared);
     reply
 }
 
-/// Serves clients blocked on keys the command made ready and publishes its key events.
+/// Serves clients blocked on keys the command made ready, publishes its key events and hands
+/// them to the engine's registrations (sync ones run here, reusing the held keyspace).
 pub fn after_command(store: &mut Store, shared: &Shared) {
     if store.ks.signals.has_ready() {
         blocking::serve_ready(store, shared);
@@ -825,6 +830,12 @@ pub fn after_command(store: &mut Store, shared: &Shared) {
         let flags = store.ks.events.notify_flags();
         let events: Vec<_> = store.ks.events.drain().collect();
         pubsub::notify_key_events(&store.pubsub, flags, events.iter());
+        if shared.engine.wants_key_events() {
+            host::with_borrowed_store(store, || shared.engine.on_key_events(&events));
+            if store.ks.signals.has_ready() {
+                blocking::serve_ready(store, shared);
+            }
+        }
     }
 }
 

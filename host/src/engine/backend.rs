@@ -15,8 +15,10 @@ pub trait Backend: Send + Sync {
         count: usize,
         read_value: bool,
     ) -> (u64, Vec<Record>);
-    /// The record of one key (type `empty` when missing).
-    fn read_key(&self, key: &[u8], read_value: bool) -> Record;
+    /// The record of one key of database `db` (type `empty` when missing).
+    fn read_key(&self, db: usize, key: &[u8], read_value: bool) -> Record;
+    /// The names of the streams in db 0 whose names match the glob `pattern`.
+    fn stream_keys(&self, pattern: &[u8]) -> Vec<Vec<u8>>;
     /// The entries of stream `key` after `from_id` as `{'key', 'id', 'value'}` records.
     ///
     /// # Errors

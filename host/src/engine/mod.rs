@@ -11,12 +11,14 @@ pub mod backend;
 pub mod execution;
 pub mod plan;
 pub mod reader;
+pub mod registration;
 pub mod scheduler;
 pub mod session;
 pub mod step;
+pub mod triggers;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
@@ -24,10 +26,12 @@ use parking_lot::{Mutex, RwLock};
 
 pub use backend::Backend;
 pub use execution::{Execution, ExecutionId, Outcome, SHARD_ID, Status};
+pub use registration::{ReaderKind, RegStats, RegStatus, Registration};
 pub use session::Session;
+pub use triggers::TriggerReply;
 
 use crate::config::GearsConfig;
-use crate::runtime::plan::{Loaded, RegisterSpec, RunArg, RunSpec};
+use crate::runtime::plan::{Loaded, RunArg, RunSpec};
 use crate::runtime::{HostApi, Runtime};
 
 /// Errors of engine operations; `Display` is RedisGears' wire text.
@@ -94,6 +98,8 @@ struct State {
     fifo: VecDeque<ExecutionId>,
     free_on_finish: HashSet<ExecutionId>,
     sessions: BTreeMap<String, Arc<Session>>,
+    registrations: indexmap::IndexMap<String, Arc<Registration>>,
+    triggers: HashMap<String, String>,
 }
 
 /// Where the engine reaches the server.
@@ -112,6 +118,8 @@ pub struct Engine {
     host: OnceLock<Host>,
     next_exec: AtomicU64,
     next_plan: AtomicU64,
+    wants_events: AtomicBool,
+    timers: scheduler::Timers,
 }
 
 impl std::fmt::Debug for Engine {
@@ -141,6 +149,8 @@ impl Engine {
             host: OnceLock::new(),
             next_exec: AtomicU64::new(0),
             next_plan: AtomicU64::new(0),
+            wants_events: AtomicBool::new(false),
+            timers: scheduler::Timers::new(),
         })
     }
 
@@ -189,6 +199,7 @@ impl Engine {
 
     /// Stops the execution threads (server shutdown).
     pub fn shutdown(&self) {
+        self.timers.shutdown();
         self.scheduler.shutdown();
     }
 
@@ -254,7 +265,15 @@ impl Engine {
             registrations: Mutex::new(Vec::new()),
         });
         if !loaded.registrations.is_empty() {
-            self.install_session(&session, req.replace_with.as_deref(), &loaded.registrations);
+            let replaced = match &req.replace_with {
+                Some(r) => Some(r.clone()),
+                None if req.upgrade && self.session(&sid).is_some() => Some(sid.clone()),
+                None => None,
+            };
+            if let Err(e) = self.register_all(&session, replaced.as_deref(), &loaded.registrations)
+            {
+                return reply(ExecuteReply::Error(e));
+            }
             reply(ExecuteReply::Ok);
             if let Some(run) = loaded.run {
                 let exec = self.create_execution(&run, false);
@@ -277,28 +296,16 @@ impl Engine {
         reply(ExecuteReply::Results(outcome));
     }
 
-    /// Keeps a session that registered functions (replacing the session it upgrades).
-    fn install_session(
-        &self,
-        session: &Arc<Session>,
-        replaced: Option<&str>,
-        regs: &[RegisterSpec],
-    ) {
-        session
-            .registrations
-            .lock()
-            .extend(regs.iter().map(|r| r.plan.id.clone()));
-        let mut st = self.state.lock();
-        if let Some(old) = replaced {
-            st.sessions.remove(old);
-        }
-        st.sessions.insert(session.id.clone(), session.clone());
-    }
-
     /// Creates an execution (status `created`) and applies MaxExecutions eviction.
     fn create_execution(&self, run: &RunSpec, registered: bool) -> Arc<Execution> {
         let (steps, _) = plan::expand(&run.plan);
         let exec = Execution::new(self.next_execution_id(), registered, steps);
+        self.track_execution(&exec);
+        exec
+    }
+
+    /// Adds an execution to the table and the FIFO, evicting the oldest past MaxExecutions.
+    fn track_execution(&self, exec: &Arc<Execution>) {
         let max = self.config.read().max_executions;
         let mut st = self.state.lock();
         if max > 0 {
@@ -319,7 +326,6 @@ impl Engine {
         }
         st.executions.insert(exec.id, exec.clone());
         st.fifo.push_back(exec.id);
-        exec
     }
 
     /// Runs an execution on the calling (execution) thread to completion.

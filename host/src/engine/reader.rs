@@ -51,7 +51,7 @@ impl Reader for KeysReader<'_> {
                 return Ok(None);
             }
             self.started = true;
-            let r = self.backend.read_key(&self.pattern, self.read_value);
+            let r = self.backend.read_key(0, &self.pattern, self.read_value);
             return calls.import(r).map(Some);
         }
         while self.buf.is_empty() {

@@ -65,3 +65,69 @@ impl Scheduler {
         }
     }
 }
+
+/// Runs jobs after a delay on one timer thread (StreamReader durations and retries).
+pub struct Timers {
+    tx: Mutex<Option<mpsc::Sender<(std::time::Instant, Job)>>>,
+}
+
+impl std::fmt::Debug for Timers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Timers")
+    }
+}
+
+impl Default for Timers {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Timers {
+    /// Starts the timer thread.
+    pub fn new() -> Timers {
+        let (tx, rx) = mpsc::channel::<(std::time::Instant, Job)>();
+        let _ = std::thread::Builder::new()
+            .name("gears-timers".into())
+            .spawn(move || {
+                let mut due: Vec<(std::time::Instant, Job)> = Vec::new();
+                loop {
+                    let now = std::time::Instant::now();
+                    let mut i = 0;
+                    while i < due.len() {
+                        if due[i].0 <= now {
+                            let (_, job) = due.swap_remove(i);
+                            job();
+                        } else {
+                            i += 1;
+                        }
+                    }
+                    let wait = due
+                        .iter()
+                        .map(|(t, _)| t.saturating_duration_since(now))
+                        .min()
+                        .unwrap_or(std::time::Duration::from_secs(3600));
+                    match rx.recv_timeout(wait) {
+                        Ok(item) => due.push(item),
+                        Err(mpsc::RecvTimeoutError::Timeout) => {}
+                        Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                    }
+                }
+            });
+        Timers {
+            tx: Mutex::new(Some(tx)),
+        }
+    }
+
+    /// Runs `job` after `delay`.
+    pub fn after(&self, delay: std::time::Duration, job: impl FnOnce() + Send + 'static) {
+        if let Some(tx) = self.tx.lock().as_ref() {
+            let _ = tx.send((std::time::Instant::now() + delay, Box::new(job)));
+        }
+    }
+
+    /// Stops the timer thread (pending timers are dropped).
+    pub fn shutdown(&self) {
+        self.tx.lock().take();
+    }
+}
