@@ -143,18 +143,21 @@ fn siphash12(data: &[u8]) -> u64 {
     v[0] ^ v[1] ^ v[2] ^ v[3]
 }
 
+/// One hash table: buckets of (entry index, hash), each chain head first.
+type Table = Vec<Vec<(usize, u64)>>;
+
 /// Redis 6 `dict.c` reduced to what decides iteration order: two tables of buckets (entries
 /// pushed at the head), incremental rehashing one bucket per find/add.
 #[derive(Default)]
 struct GearsDict {
     /// (entry, hash) chains per bucket; `ht[1]` only while rehashing.
-    ht: [Option<Vec<Vec<(usize, u64)>>>; 2],
+    ht: [Option<Table>; 2],
     used: [usize; 2],
     rehash_idx: Option<usize>,
 }
 
 impl GearsDict {
-    fn table(&mut self, t: usize) -> &mut Vec<Vec<(usize, u64)>> {
+    fn table(&mut self, t: usize) -> &mut Table {
         self.ht[t].get_or_insert_with(Vec::new)
     }
 
