@@ -56,6 +56,9 @@ pub(super) const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("rg.refreshcluster", -1, RG, refreshcluster)
         .group("gears")
         .summary("Refresh the cluster topology"),
+    CommandSpec::new("rg.dumpplugins", -1, RG, dumpplugins)
+        .group("gears")
+        .summary("List the loaded plugins and their versions"),
     CommandSpec::new("rg.dumpregistrations", -1, RG, dumpregistrations)
         .group("gears")
         .summary("List registrations"),
@@ -350,7 +353,9 @@ fn dropexecution(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
     Ok(Reply::Ok)
 }
 
-/// `RG.ABORTEXECUTION id`: marks the execution aborted and interrupts its code.
+/// `RG.ABORTEXECUTION id`: marks the execution aborted and interrupts its code; the client
+/// waits until the execution stopped, as in RedisGears (whose abort is an internal execution
+/// that keeps interrupting the running code until it is done).
 fn abortexecution(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
     if args.len() != 1 {
         return Err(arity(&args));
@@ -358,11 +363,21 @@ fn abortexecution(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
     let raw = args.next_bytes()?;
     let id =
         ExecutionId::parse(raw).ok_or_else(|| rg_err(EngineError::NoSuchExecution.to_string()))?;
-    ctx.shared
-        .engine
+    let engine = &ctx.shared.engine;
+    engine
         .abort_execution(id)
         .map_err(|e| rg_err(e.to_string()))?;
-    Ok(Reply::Ok)
+    let Some(exec) = engine.execution(id) else {
+        return Ok(Reply::Ok);
+    };
+    if exec.status().is_finished() || !ctx.may_block() {
+        return Ok(Reply::Ok);
+    }
+    let (reply, tx) = deferred();
+    exec.when_done(Box::new(move |_| {
+        let _ = tx.send(Reply::Ok);
+    }));
+    Ok(reply)
 }
 
 fn gears_value(v: GearsValue) -> Reply {
@@ -439,17 +454,16 @@ fn python_alloc_stats() -> (i64, i64, i64) {
 }
 
 fn session_entry(s: &Session) -> Reply {
+    // One lock for both fields: the guard of a temporary lives to the end of the statement, and
+    // the mutex is not reentrant.
+    let registrations = s.registrations.lock().clone();
     Reply::Array(vec![
         Reply::bulk("ID"),
         Reply::bulk(&s.id),
         Reply::bulk("sessionDescription"),
         Reply::bulk_or_null(s.desc.as_deref()),
         Reply::bulk("refCount"),
-        Reply::Int(
-            i64::try_from(s.registrations.lock().len())
-                .unwrap_or(0)
-                .max(1),
-        ),
+        Reply::Int(i64::try_from(registrations.len()).unwrap_or(0).max(1)),
         Reply::bulk("linked"),
         Reply::bulk("primary"),
         Reply::bulk("dead"),
@@ -459,7 +473,7 @@ fn session_entry(s: &Session) -> Reply {
         Reply::bulk("requirements"),
         Reply::bulks(&s.requirements),
         Reply::bulk("registrations"),
-        Reply::bulks(s.registrations.lock().iter()),
+        Reply::bulks(registrations.iter()),
     ])
 }
 
@@ -512,6 +526,15 @@ fn infocluster(_ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
 /// `RG.REFRESHCLUSTER`.
 fn refreshcluster(_ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
     Ok(Reply::Ok)
+}
+
+/// `RG.DUMPPLUGINS`: `[name, version]` per plugin (the Python plugin, as RedisGears 1.2 reports
+/// it).
+fn dumpplugins(_ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
+    Ok(Reply::Array(vec![Reply::Array(vec![
+        Reply::bulk("GearsPythonPlugin"),
+        Reply::Int(10000),
+    ])]))
 }
 
 /// The `PD` string of RG.DUMPREGISTRATIONS: the session rendered as RedisGears 1.2 does.

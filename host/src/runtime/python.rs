@@ -316,7 +316,10 @@ impl PyCalls<'_> {
         RuntimeError::Guest(gears_python::format_error(py, e, self.traceback))
     }
 
-    fn record_to_py(&self, r: Record) -> PyResult<Py<PyAny>> {
+    /// A reader record as a Python object. The reader gives the top-level fields in RedisGears'
+    /// order already; nested dicts (hash values, stream entry fields) are reordered the way
+    /// RedisGears' C dict lists them, so `str(record)` prints the same.
+    fn record_to_py(&self, r: Record, nested: bool) -> PyResult<Py<PyAny>> {
         let py = self.py;
         Ok(match r {
             Record::Null => py.None(),
@@ -327,14 +330,38 @@ impl PyCalls<'_> {
             Record::List(items) => {
                 let list = PyList::empty(py);
                 for i in items {
-                    list.append(self.record_to_py(i)?)?;
+                    list.append(self.record_to_py(i, true)?)?;
                 }
                 list.into_any().unbind()
             }
             Record::Map(pairs) => {
                 let d = PyDict::new(py);
+                // A repeated field (a stream entry may have one) keeps its first place and its
+                // last value.
+                let mut unique: Vec<(String, Record)> = Vec::with_capacity(pairs.len());
+                let mut index: std::collections::HashMap<String, usize> =
+                    std::collections::HashMap::with_capacity(pairs.len());
                 for (k, v) in pairs {
-                    d.set_item(k, self.record_to_py(v)?)?;
+                    match index.get(&k) {
+                        Some(&i) => unique[i].1 = v,
+                        None => {
+                            index.insert(k.clone(), unique.len());
+                            unique.push((k, v));
+                        }
+                    }
+                }
+                let order: Vec<usize> = if nested {
+                    let keys: Vec<&[u8]> = unique.iter().map(|(k, _)| k.as_bytes()).collect();
+                    convert::gears_dict_order(&keys)
+                } else {
+                    (0..unique.len()).collect()
+                };
+                let mut slots: Vec<Option<(String, Record)>> =
+                    unique.into_iter().map(Some).collect();
+                for i in order {
+                    if let Some((k, v)) = slots.get_mut(i).and_then(Option::take) {
+                        d.set_item(k, self.record_to_py(v, true)?)?;
+                    }
                 }
                 d.into_any().unbind()
             }
@@ -344,7 +371,9 @@ impl PyCalls<'_> {
 
 impl Calls for PyCalls<'_> {
     fn import(&mut self, r: Record) -> Result<Native, RuntimeError> {
-        self.record_to_py(r).map(native).map_err(|e| self.err(&e))
+        self.record_to_py(r, false)
+            .map(native)
+            .map_err(|e| self.err(&e))
     }
 
     fn map(&mut self, c: &Callback, r: Native) -> Result<Native, RuntimeError> {
