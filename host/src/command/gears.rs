@@ -453,7 +453,7 @@ fn python_alloc_stats() -> (i64, i64, i64) {
     (0, 0, 0)
 }
 
-fn session_entry(s: &Session) -> Reply {
+fn session_entry(s: &Session, verbose: Option<&[Arc<Registration>]>) -> Reply {
     // One lock for both fields: the guard of a temporary lives to the end of the statement, and
     // the mutex is not reentrant.
     let registrations = s.registrations.lock().clone();
@@ -473,15 +473,30 @@ fn session_entry(s: &Session) -> Reply {
         Reply::bulk("requirements"),
         Reply::bulks(&s.requirements),
         Reply::bulk("registrations"),
-        Reply::bulks(registrations.iter()),
+        match verbose {
+            // VERBOSE: each registration's dump without `PD`; an id that no longer resolves
+            // stays a plain id.
+            Some(all) => Reply::Array(
+                registrations
+                    .iter()
+                    .map(|id| match all.iter().find(|r| &r.id == id) {
+                        Some(r) => registration_entry(r, false),
+                        None => Reply::bulk(id),
+                    })
+                    .collect(),
+            ),
+            None => Reply::bulks(registrations.iter()),
+        },
     ])
 }
 
 /// `RG.PYDUMPSESSIONS [VERBOSE] [DEAD] [SESSIONS s ...]`.
 fn pydumpsessions(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
     let mut dead = false;
+    let mut verbose = false;
     while let Some(opt) = args.peek() {
         if opt.eq_ignore_ascii_case(b"VERBOSE") {
+            verbose = true;
         } else if opt.eq_ignore_ascii_case(b"DEAD") {
             dead = true;
         } else {
@@ -490,6 +505,8 @@ fn pydumpsessions(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
         args.next_opt();
     }
     let engine = &ctx.shared.engine;
+    let all = verbose.then(|| engine.registrations());
+    let all = all.as_deref();
     if let Some(tok) = args.next_opt() {
         if !tok.eq_ignore_ascii_case(b"SESSIONS") {
             return Err(rg_err(format!(
@@ -503,7 +520,7 @@ fn pydumpsessions(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
                 .map(|name| {
                     let name = String::from_utf8_lossy(name);
                     match engine.session(&name) {
-                        Some(s) => session_entry(&s),
+                        Some(s) => session_entry(&s, all),
                         None => Reply::bulk(format!("Session {name} does not exists")),
                     }
                 })
@@ -514,7 +531,11 @@ fn pydumpsessions(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
         return Ok(Reply::Array(Vec::new()));
     }
     Ok(Reply::Array(
-        engine.sessions().iter().map(|s| session_entry(s)).collect(),
+        engine
+            .sessions()
+            .iter()
+            .map(|s| session_entry(s, all))
+            .collect(),
     ))
 }
 
@@ -745,7 +766,8 @@ fn unpauseregistrations(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     let engine = ctx.shared.engine.clone();
     // Unpausing a stream registration rescans the keyspace this command already holds.
     super::host::with_borrowed_store(ctx.store, || {
-        ids.iter().try_for_each(|id| engine.unpause(id).map_err(rg_err))
+        ids.iter()
+            .try_for_each(|id| engine.unpause(id).map_err(rg_err))
     })?;
     Ok(Reply::Ok)
 }

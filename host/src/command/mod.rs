@@ -546,8 +546,11 @@ impl Shared {
             requires_auth: AtomicBool::new(false),
         };
         let port = config.get_i64("port");
-        let engine =
-            crate::engine::Engine::new(crate::config::GearsConfig::default(), python_runtime());
+        let gears = crate::config::GearsConfig::with_startup(&config.gears).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "invalid RedisGears start-up configuration, using defaults");
+            crate::config::GearsConfig::default()
+        });
+        let engine = crate::engine::Engine::new(gears, python_runtime());
         let shared = Shared {
             store: Arc::new(Mutex::new(Store::new(config))),
             engine,

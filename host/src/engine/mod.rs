@@ -92,6 +92,15 @@ pub enum ExecuteReply {
 /// Completion callback of an asynchronous engine operation.
 pub type Reply<T> = Box<dyn FnOnce(T) + Send>;
 
+/// A reply that several paths may try to send; the first wins.
+type SharedReply = Arc<Mutex<Option<Reply<ExecuteReply>>>>;
+
+fn send(reply: &SharedReply, r: ExecuteReply) {
+    if let Some(f) = reply.lock().take() {
+        f(r);
+    }
+}
+
 #[derive(Default)]
 struct State {
     executions: HashMap<ExecutionId, Arc<Execution>>,
@@ -203,24 +212,26 @@ impl Engine {
         self.scheduler.shutdown();
     }
 
-    /// RG.PYEXECUTE: runs the script on an execution thread and calls `reply` with the outcome.
+    /// RG.PYEXECUTE: runs the script on a script thread of its own (so a script answers even
+    /// while every execution thread is busy), then queues its `run()` on the execution threads,
+    /// and calls `reply` with the outcome.
     pub fn pyexecute(self: &Arc<Self>, req: ExecuteRequest, reply: Reply<ExecuteReply>) {
         let engine = self.clone();
-        let reply = Arc::new(Mutex::new(Some(reply)));
+        let reply: SharedReply = Arc::new(Mutex::new(Some(reply)));
         let fallback = reply.clone();
-        let queued = self.scheduler.submit(move || {
-            engine.pyexecute_now(req, &move |r| {
-                if let Some(f) = reply.lock().take() {
-                    f(r);
-                }
-            });
-        });
-        if !queued && let Some(f) = fallback.lock().take() {
-            f(ExecuteReply::Error("the server is shutting down".into()));
+        let spawned = std::thread::Builder::new()
+            .name("gears-script".into())
+            .spawn(move || engine.pyexecute_now(req, reply));
+        if spawned.is_err() {
+            send(
+                &fallback,
+                ExecuteReply::Error("could not start a script thread".into()),
+            );
         }
     }
 
-    fn pyexecute_now(self: &Arc<Self>, req: ExecuteRequest, reply: &dyn Fn(ExecuteReply)) {
+    fn pyexecute_now(self: &Arc<Self>, req: ExecuteRequest, shared_reply: SharedReply) {
+        let reply = |r: ExecuteReply| send(&shared_reply, r);
         let runtime = match self.python() {
             Ok(rt) => rt,
             Err(e) => return reply(ExecuteReply::Error(e)),
@@ -277,7 +288,10 @@ impl Engine {
             reply(ExecuteReply::Ok);
             if let Some(run) = loaded.run {
                 let exec = self.create_execution(&run, false);
-                self.run_execution(&exec, &session, &run, &*backend, api);
+                let engine = self.clone();
+                self.scheduler.submit(move || {
+                    engine.run_execution(&exec, &session, &run, &*backend, api);
+                });
             }
             return;
         }
@@ -285,15 +299,23 @@ impl Engine {
             return reply(ExecuteReply::Ok);
         };
         let exec = self.create_execution(&run, false);
-        if req.unblocking {
+        let unblocking = req.unblocking;
+        if unblocking {
             reply(ExecuteReply::Id(exec.id.to_string()));
-            self.run_execution(&exec, &session, &run, &*backend, api);
-            return;
         }
-        self.run_execution(&exec, &session, &run, &*backend, api);
-        let outcome = exec.state.lock().outcome.clone();
-        self.forget(exec.id);
-        reply(ExecuteReply::Results(outcome));
+        let engine = self.clone();
+        let job_reply = shared_reply.clone();
+        let queued = self.scheduler.submit(move || {
+            engine.run_execution(&exec, &session, &run, &*backend, api);
+            if !unblocking {
+                let outcome = exec.state.lock().outcome.clone();
+                engine.forget(exec.id);
+                send(&job_reply, ExecuteReply::Results(outcome));
+            }
+        });
+        if !queued {
+            reply(ExecuteReply::Error("the server is shutting down".into()));
+        }
     }
 
     /// Creates an execution (status `created`) and applies MaxExecutions eviction.
