@@ -394,7 +394,7 @@ impl Config {
                     words.next();
                 }
                 let words: Vec<&str> = words.collect();
-                if words.len() % 2 != 0 {
+                if !words.len().is_multiple_of(2) {
                     return Err(format!(
                         "line {}: gears keys come in key value pairs",
                         i + 1
