@@ -101,11 +101,16 @@ fn send(reply: &SharedReply, r: ExecuteReply) {
     }
 }
 
+type FastHash = foldhash::fast::RandomState;
+
 #[derive(Default)]
 struct State {
-    executions: HashMap<ExecutionId, Arc<Execution>>,
+    executions: HashMap<ExecutionId, Arc<Execution>, FastHash>,
+    /// Creation order for MaxExecutions; may hold ids already forgotten (skipped lazily, so
+    /// forgetting is O(1)); `live` counts the ones still in `executions`.
     fifo: VecDeque<ExecutionId>,
-    free_on_finish: HashSet<ExecutionId>,
+    live: usize,
+    free_on_finish: HashSet<ExecutionId, FastHash>,
     sessions: BTreeMap<String, Arc<Session>>,
     registrations: indexmap::IndexMap<String, Arc<Registration>>,
     triggers: HashMap<String, String>,
@@ -331,14 +336,17 @@ impl Engine {
         let max = self.config.read().max_executions;
         let mut st = self.state.lock();
         if max > 0 {
-            while st.fifo.len() >= usize::try_from(max).unwrap_or(usize::MAX) {
-                let Some(old) = st.fifo.pop_front() else {
-                    break;
+            let max = usize::try_from(max).unwrap_or(usize::MAX);
+            while st.live >= max {
+                let Some(old) = st.fifo.pop_front() else { break };
+                let Some(finished) = st.executions.get(&old).map(|e| e.status().is_finished())
+                else {
+                    continue;
                 };
-                let finished = st
-                    .executions
-                    .get(&old)
-                    .is_none_or(|e| e.status().is_finished());
+                if st.free_on_finish.contains(&old) {
+                    continue;
+                }
+                st.live -= 1;
                 if finished {
                     st.executions.remove(&old);
                 } else {
@@ -348,6 +356,7 @@ impl Engine {
         }
         st.executions.insert(exec.id, exec.clone());
         st.fifo.push_back(exec.id);
+        st.live += 1;
     }
 
     /// Runs an execution on the calling (execution) thread to completion.
@@ -436,6 +445,7 @@ impl Engine {
         exec.finish(status, outcome);
         let mut st = self.state.lock();
         if st.free_on_finish.remove(&exec.id) {
+            // Evicted while running: already uncounted in the FIFO.
             st.executions.remove(&exec.id);
         }
     }
@@ -443,9 +453,14 @@ impl Engine {
     /// Removes an execution from every list.
     fn forget(&self, id: ExecutionId) {
         let mut st = self.state.lock();
-        st.executions.remove(&id);
-        st.fifo.retain(|x| *x != id);
-        st.free_on_finish.remove(&id);
+        if st.executions.remove(&id).is_some() && !st.free_on_finish.remove(&id) {
+            // Still counted in the FIFO; its id there is skipped when reached.
+            st.live = st.live.saturating_sub(1);
+        }
+        if st.fifo.len() > 2 * st.live + 64 {
+            let State { fifo, executions, .. } = &mut *st;
+            fifo.retain(|x| executions.contains_key(x));
+        }
     }
 
     /// Every execution (RG.DUMPEXECUTIONS), oldest first.

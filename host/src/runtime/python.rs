@@ -238,12 +238,10 @@ impl Runtime for PythonRuntime {
     ) {
         let traceback = host.attempt_traceback();
         let s = session(state);
+        gears_python::pin_thread_state();
         Python::attach(|py| {
             // RG.ABORTEXECUTION raises gears.forcestopped in this thread at the next bytecode.
-            let thread_id = py
-                .import("threading")
-                .and_then(|t| t.getattr("get_ident")?.call0()?.extract::<u64>())
-                .ok();
+            let thread_id = python_thread_id(py);
             if let Some(tid) = thread_id {
                 abort.set_hook(Some(Box::new(move || interrupt_thread(tid))));
             }
@@ -266,6 +264,22 @@ impl Runtime for PythonRuntime {
             }
         });
     }
+}
+
+/// This thread's Python thread id (`threading.get_ident()`), looked up once per thread.
+fn python_thread_id(py: Python<'_>) -> Option<u64> {
+    thread_local! {
+        static TID: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
+    }
+    if let Some(t) = TID.with(std::cell::Cell::get) {
+        return Some(t);
+    }
+    let t = py
+        .import("threading")
+        .and_then(|t| t.getattr("get_ident")?.call0()?.extract::<u64>())
+        .ok()?;
+    TID.with(|c| c.set(Some(t)));
+    Some(t)
 }
 
 /// Raises `gears.forcestopped` in the Python thread `tid` (PyThreadState_SetAsyncExc).
