@@ -216,6 +216,10 @@ pub fn parse_memory(s: &str) -> Option<u64> {
 #[derive(Debug, Clone)]
 pub struct Config {
     values: BTreeMap<&'static str, String>,
+    /// RedisGears keys given at start (`gears <key> <value>` lines, or the arguments of a
+    /// `loadmodule .../redisgears.so <key> <value> ...` line), applied like RG.CONFIGSET
+    /// without its run-time restrictions.
+    pub gears: Vec<(String, String)>,
 }
 
 impl Default for Config {
@@ -225,6 +229,7 @@ impl Default for Config {
                 .iter()
                 .map(|s| (s.name, s.default.to_string()))
                 .collect(),
+            gears: Vec::new(),
         }
     }
 }
@@ -382,6 +387,25 @@ impl Config {
                 continue;
             }
             let (key, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+            if key.eq_ignore_ascii_case("gears") || key.eq_ignore_ascii_case("loadmodule") {
+                let mut words = rest.split_whitespace();
+                if key.eq_ignore_ascii_case("loadmodule") {
+                    // The module path; its arguments are RedisGears keys.
+                    words.next();
+                }
+                let words: Vec<&str> = words.collect();
+                if !words.len().is_multiple_of(2) {
+                    return Err(format!(
+                        "line {}: gears keys come in key value pairs",
+                        i + 1
+                    ));
+                }
+                for kv in words.chunks_exact(2) {
+                    self.gears
+                        .push((kv[0].to_string(), kv[1].trim_matches('"').to_string()));
+                }
+                continue;
+            }
             let value = rest.trim().trim_matches('"');
             self.set_many(&[(key, value)], true)
                 .map_err(|e| format!("line {}: {e}", i + 1))?;
@@ -574,6 +598,20 @@ const GEARS_PYTHON: &[(&str, bool)] = &[
 ];
 
 impl GearsConfig {
+    /// The defaults with the start-up pairs applied.
+    ///
+    /// # Errors
+    /// The first pair RedisGears would refuse (the module would fail to load).
+    pub fn with_startup(pairs: &[(String, String)]) -> Result<GearsConfig, String> {
+        let mut c = GearsConfig::default();
+        for (k, v) in pairs {
+            if let GearsSet::Error(e) = c.set(k, Some(v), true) {
+                return Err(e);
+            }
+        }
+        Ok(c)
+    }
+
     fn core_slot(&mut self, name: &str) -> Option<&mut i64> {
         Some(match name {
             "MaxExecutions" => &mut self.max_executions,

@@ -28,6 +28,10 @@ struct Cli {
     /// Log level in Redis's words: debug, verbose, notice, warning.
     #[arg(long)]
     loglevel: Option<String>,
+    /// A RedisGears configuration key and value applied at start (as module arguments are in
+    /// RedisGears), e.g. `--gears ExecutionThreads 4`. Repeatable.
+    #[arg(long, num_args = 2, value_names = ["KEY", "VALUE"], action = clap::ArgAction::Append)]
+    gears: Vec<String>,
 }
 
 /// Maps Redis's log levels onto tracing's.
@@ -65,6 +69,12 @@ fn main() -> anyhow::Result<()> {
     let pairs: Vec<(&str, &str)> = overrides.iter().map(|(k, v)| (*k, v.as_str())).collect();
     config
         .set_many(&pairs, true)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+
+    for kv in cli.gears.chunks_exact(2) {
+        config.gears.push((kv[0].clone(), kv[1].clone()));
+    }
+    gears_host::config::GearsConfig::with_startup(&config.gears)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
 
     let level = tracing_level(config.get("loglevel").unwrap_or("notice"))?;

@@ -34,15 +34,47 @@ const EMPTY: PyMemAllocatorEx = PyMemAllocatorEx {
     free: None,
 };
 
+/// Bytes a thread accumulates before publishing to the global counters: the hooks run for
+/// every Python allocation, so they count in thread-locals and flush in batches (the totals
+/// RG.PYSTATS shows lag by at most this much per thread).
+const FLUSH_BYTES: i64 = 64 * 1024;
+
+thread_local! {
+    static LOCAL: std::cell::Cell<(i64, i64)> = const { std::cell::Cell::new((0, 0)) };
+}
+
+fn flush(total: i64, curr: i64) {
+    TOTAL.fetch_add(total, Ordering::Relaxed);
+    let now = CURR.fetch_add(curr, Ordering::Relaxed) + curr;
+    if now > PEAK.load(Ordering::Relaxed) {
+        PEAK.fetch_max(now, Ordering::Relaxed);
+    }
+}
+
+fn count(alloc: i64, freed: i64) {
+    // `try_with`: allocations during thread teardown (after the TLS is gone) count directly.
+    let done = LOCAL.try_with(|l| {
+        let (mut total, mut curr) = l.get();
+        total += alloc;
+        curr += alloc - freed;
+        if total > FLUSH_BYTES || curr.abs() > FLUSH_BYTES {
+            flush(total, curr);
+            total = 0;
+            curr = 0;
+        }
+        l.set((total, curr));
+    });
+    if done.is_err() {
+        flush(alloc, alloc - freed);
+    }
+}
+
 fn count_alloc(n: usize) {
-    let n = i64::try_from(n).unwrap_or(i64::MAX);
-    TOTAL.fetch_add(n, Ordering::Relaxed);
-    let curr = CURR.fetch_add(n, Ordering::Relaxed) + n;
-    PEAK.fetch_max(curr, Ordering::Relaxed);
+    count(i64::try_from(n).unwrap_or(i64::MAX), 0);
 }
 
 fn count_free(n: usize) {
-    CURR.fetch_sub(i64::try_from(n).unwrap_or(i64::MAX), Ordering::Relaxed);
+    count(0, i64::try_from(n).unwrap_or(i64::MAX));
 }
 
 fn orig(ctx: *mut c_void) -> PyMemAllocatorEx {

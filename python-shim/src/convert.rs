@@ -85,9 +85,207 @@ pub fn format_lf(f: f64) -> String {
     format!("{f:.6}")
 }
 
+/// The order in which RedisGears 1.2 lists the fields of a record it built in C (a hash
+/// value, a stream entry's fields): the iteration order of its `Gears_dict` (Redis 6 `dict.c`
+/// with SipHash-1-2 under an all-zero key) after inserting `keys` in the given order. Returns
+/// indices into `keys`. A repeated key keeps its first position.
+pub fn gears_dict_order(keys: &[&[u8]]) -> Vec<usize> {
+    let mut d = GearsDict::default();
+    let mut seen = std::collections::HashSet::new();
+    for (i, k) in keys.iter().enumerate() {
+        if seen.insert(*k) {
+            d.set(i, siphash12(k));
+        }
+    }
+    d.keys()
+}
+
+/// SipHash-1-2 with a zero key (Redis' `siphash` as RedisGears' dict uses it).
+fn siphash12(data: &[u8]) -> u64 {
+    fn round(v: &mut [u64; 4]) {
+        v[0] = v[0].wrapping_add(v[1]);
+        v[1] = v[1].rotate_left(13) ^ v[0];
+        v[0] = v[0].rotate_left(32);
+        v[2] = v[2].wrapping_add(v[3]);
+        v[3] = v[3].rotate_left(16) ^ v[2];
+        v[0] = v[0].wrapping_add(v[3]);
+        v[3] = v[3].rotate_left(21) ^ v[0];
+        v[2] = v[2].wrapping_add(v[1]);
+        v[1] = v[1].rotate_left(17) ^ v[2];
+        v[2] = v[2].rotate_left(32);
+    }
+    let mut v = [
+        0x736f_6d65_7073_6575_u64,
+        0x646f_7261_6e64_6f6d,
+        0x6c79_6765_6e65_7261,
+        0x7465_6462_7974_6573,
+    ];
+    let mut chunks = data.chunks_exact(8);
+    for c in &mut chunks {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(c);
+        let m = u64::from_le_bytes(b);
+        v[3] ^= m;
+        round(&mut v);
+        v[0] ^= m;
+    }
+    let mut last = [0u8; 8];
+    let tail = chunks.remainder();
+    last[..tail.len()].copy_from_slice(tail);
+    // The length's low byte goes into the top byte (`len << 56`).
+    let b = ((data.len() as u64) << 56) | u64::from_le_bytes(last);
+    v[3] ^= b;
+    round(&mut v);
+    v[0] ^= b;
+    v[2] ^= 0xff;
+    round(&mut v);
+    round(&mut v);
+    v[0] ^ v[1] ^ v[2] ^ v[3]
+}
+
+/// One hash table: buckets of (entry index, hash), each chain head first.
+type Table = Vec<Vec<(usize, u64)>>;
+
+/// Redis 6 `dict.c` reduced to what decides iteration order: two tables of buckets (entries
+/// pushed at the head), incremental rehashing one bucket per find/add.
+#[derive(Default)]
+struct GearsDict {
+    /// (entry, hash) chains per bucket; `ht[1]` only while rehashing.
+    ht: [Option<Table>; 2],
+    used: [usize; 2],
+    rehash_idx: Option<usize>,
+}
+
+impl GearsDict {
+    fn table(&mut self, t: usize) -> &mut Table {
+        self.ht[t].get_or_insert_with(Vec::new)
+    }
+
+    fn expand(&mut self, size: usize) {
+        let mut real = 4;
+        while real < size {
+            real *= 2;
+        }
+        match &self.ht[0] {
+            None => self.ht[0] = Some(vec![Vec::new(); real]),
+            Some(t) if t.len() == real => {}
+            Some(_) => {
+                self.ht[1] = Some(vec![Vec::new(); real]);
+                self.used[1] = 0;
+                self.rehash_idx = Some(0);
+            }
+        }
+    }
+
+    fn step(&mut self) {
+        let Some(mut idx) = self.rehash_idx else {
+            return;
+        };
+        let mut empty_visits = 10;
+        if self.used[0] != 0 {
+            while self.table(0).get(idx).is_some_and(Vec::is_empty) {
+                idx += 1;
+                empty_visits -= 1;
+                if empty_visits == 0 {
+                    self.rehash_idx = Some(idx);
+                    return;
+                }
+            }
+            let chain = self
+                .table(0)
+                .get_mut(idx)
+                .map(std::mem::take)
+                .unwrap_or_default();
+            let mask = self.table(1).len() - 1;
+            for (e, h) in chain {
+                let bucket = usize::try_from(h).unwrap_or(usize::MAX) & mask;
+                self.table(1)[bucket].insert(0, (e, h));
+                self.used[0] -= 1;
+                self.used[1] += 1;
+            }
+            idx += 1;
+        }
+        self.rehash_idx = Some(idx);
+        if self.used[0] == 0 {
+            self.ht[0] = self.ht[1].take();
+            self.used[0] = self.used[1];
+            self.used[1] = 0;
+            self.rehash_idx = None;
+        }
+    }
+
+    fn set(&mut self, entry: usize, hash: u64) {
+        // `find` then `add`: each makes one rehash step while rehashing.
+        if self.used[0] + self.used[1] != 0 && self.rehash_idx.is_some() {
+            self.step();
+        }
+        if self.rehash_idx.is_some() {
+            self.step();
+        }
+        if self.rehash_idx.is_none() {
+            match &self.ht[0] {
+                None => self.expand(4),
+                Some(t) if self.used[0] >= t.len() => self.expand(self.used[0] * 2),
+                Some(_) => {}
+            }
+        }
+        let t = usize::from(self.rehash_idx.is_some());
+        let mask = self.table(t).len() - 1;
+        let bucket = usize::try_from(hash).unwrap_or(usize::MAX) & mask;
+        self.table(t)[bucket].insert(0, (entry, hash));
+        self.used[t] += 1;
+    }
+
+    fn keys(&self) -> Vec<usize> {
+        self.ht
+            .iter()
+            .flatten()
+            .flat_map(|t| t.iter().flat_map(|b| b.iter().map(|(e, _)| *e)))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::format_lf;
+    use super::gears_dict_order;
+
+    fn order<'a>(keys: &[&'a str]) -> Vec<&'a str> {
+        let bytes: Vec<&[u8]> = keys.iter().map(|k| k.as_bytes()).collect();
+        gears_dict_order(&bytes)
+            .into_iter()
+            .map(|i| keys[i])
+            .collect()
+    }
+
+    #[test]
+    fn dict_order_matches_redisgears_records() {
+        // The published `{'event': None, 'key': 'person:1', 'type': 'hash', 'value': {'age':
+        // '70', 'name': 'Rick Sanchez'}}` and the spec's worked examples.
+        assert_eq!(order(&["name", "age"]), ["age", "name"]);
+        assert_eq!(
+            order(&["key", "value", "type", "event"]),
+            ["event", "key", "type", "value"]
+        );
+        assert_eq!(order(&["id", "value", "key"]), ["key", "id", "value"]);
+        assert_eq!(order(&["foo", "foo1"]), ["foo1", "foo"]);
+        // Past the first table size: incremental rehashing (checked against the spec's
+        // Python reference implementation).
+        assert_eq!(
+            order(&["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"]),
+            ["f", "a", "g", "c", "d", "h", "b", "e", "j", "i"]
+        );
+        let many: Vec<String> = (0..20).map(|i| format!("f{i}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        assert_eq!(
+            order(&many),
+            [
+                "f6", "f7", "f12", "f11", "f3", "f13", "f9", "f1", "f8", "f0", "f19", "f5", "f18",
+                "f17", "f10", "f4", "f16", "f14", "f2", "f15"
+            ]
+        );
+        assert_eq!(order(&["x", "x"]), ["x"]);
+    }
 
     #[test]
     fn lf_like_printf() {

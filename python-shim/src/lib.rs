@@ -61,12 +61,48 @@ fn base_globals(py: Python<'_>) -> Result<&Py<PyDict>, PythonError> {
     })
 }
 
+thread_local! {
+    static PINNED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Keeps a Python thread state alive on the calling thread for the rest of its life.
+///
+/// Without it every entry into Python from a thread that has no thread state (the server's
+/// I/O thread running a sync trigger, an execution thread) creates one and destroys it on exit,
+/// and CPython 3.11 maps and unmaps a data-stack chunk each time: that mmap/munmap churn
+/// dominated the cost of a sync trigger. Call it before entering Python; cheap after the first.
+#[allow(
+    unsafe_code,
+    reason = "CPython thread-state API has no safe pyo3 wrapper"
+)]
+pub fn pin_thread_state() {
+    if PINNED.with(std::cell::Cell::get) {
+        return;
+    }
+    init_interpreter();
+    // SAFETY: the interpreter is initialised; this thread does not hold the GIL here (callers
+    // pin before attaching). PyGILState_Ensure creates this thread's state and takes the GIL;
+    // PyEval_SaveThread releases the GIL while the state (ensure count 1) stays, so later
+    // PyGILState_Ensure/Release pairs reuse it instead of creating and deleting one.
+    unsafe {
+        let _ = pyo3::ffi::PyGILState_Ensure();
+        let _ = pyo3::ffi::PyEval_SaveThread();
+    }
+    PINNED.with(|p| p.set(true));
+}
+
+fn init_interpreter() {
+    alloc::install();
+    Python::attach(|_| ());
+}
+
 /// Starts the interpreter and runs the prelude (idempotent).
 ///
 /// # Errors
 /// [`PythonError::Init`] if the prelude fails.
 pub fn init() -> Result<(), PythonError> {
     alloc::install();
+    pin_thread_state();
     Python::attach(|py| base_globals(py).map(|_| ()))
 }
 
@@ -113,6 +149,7 @@ pub fn run_script(
     let end = code.iter().position(|&b| b == 0).unwrap_or(code.len());
     let code = CString::new(&code[..end]).map_err(|e| e.to_string())?;
     let traceback = host.attempt_traceback();
+    pin_thread_state();
     Python::attach(|py| {
         let globals = session.globals.clone_ref(py);
         let ctx = Context {

@@ -50,12 +50,15 @@ pub fn gears_error(msg: &str) -> PyErr {
     Python::attach(|py| PyErr::from_type(gears_error_type(py).into_bound(py), msg))
 }
 
-/// The readers `gearsCtx` accepts (after the prelude's aliasing).
+/// The readers `gearsCtx` accepts (after the prelude's aliasing). `ShardIDReader` is
+/// RedisGears' internal C reader: a builder can be made over it, but neither `run()` nor
+/// `register()` accepts it.
 const READERS: &[&str] = &[
     "KeysReader",
     "StreamReader",
     "PythonReader",
     "CommandReader",
+    "ShardIDReader",
 ];
 
 /// The builder the prelude's `GearsBuilder` wraps: records steps, then runs or registers.
@@ -283,12 +286,12 @@ fn gears_ctx(args: &Bound<'_, PyTuple>) -> PyResult<FlatExecution> {
         .map_err(|_| gears_error("reader argument must be a string"))?
         .to_string();
     if !READERS.contains(&reader.as_str()) {
-        return Err(gears_error(&format!("reader does not exists {reader}")));
+        return Err(gears_error("The given reader does not exists"));
     }
     let desc = match args.get_item(1) {
         Ok(d) if !d.is_none() => Some(
             d.cast::<PyString>()
-                .map_err(|_| gears_error("description argument must be a string"))?
+                .map_err(|_| gears_error("desc argument must be a string"))?
                 .to_string(),
         ),
         _ => None,

@@ -2,6 +2,7 @@
 
 mod architecture;
 mod bitmaps;
+mod gears_register;
 mod gears_requirements;
 mod hashes;
 mod keys;

@@ -16,26 +16,49 @@ def free_port():
     return port
 
 
-@pytest.fixture(scope="session")
-def server():
+def start_server(loglevel="warning", stderr=None):
+    """Starts GEARS_HOST_BIN on a free port; returns (process, port) once it accepts."""
     binary = os.environ.get("GEARS_HOST_BIN")
     if not binary:
         pytest.fail("GEARS_HOST_BIN is not set; run scripts/test.sh")
     port = free_port()
-    proc = subprocess.Popen([binary, "--port", str(port), "--loglevel", "warning"])
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--loglevel", loglevel], stderr=stderr
+    )
     deadline = time.time() + 20
     while True:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
+            return proc, port
         except OSError:
             if time.time() > deadline:
                 proc.kill()
                 pytest.fail("gears-host did not start")
             time.sleep(0.05)
-    yield port
+
+
+def stop_server(proc):
     proc.terminate()
-    proc.wait(timeout=10)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def server():
+    proc, port = start_server()
+    yield port
+    stop_server(proc)
+
+
+@pytest.fixture
+def fresh_server():
+    """A server of its own for one test (ids start at 0, no sessions, default config)."""
+    proc, port = start_server()
+    yield port
+    stop_server(proc)
 
 
 @pytest.fixture

@@ -56,6 +56,9 @@ pub(super) const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("rg.refreshcluster", -1, RG, refreshcluster)
         .group("gears")
         .summary("Refresh the cluster topology"),
+    CommandSpec::new("rg.dumpplugins", -1, RG, dumpplugins)
+        .group("gears")
+        .summary("List the loaded plugins and their versions"),
     CommandSpec::new("rg.dumpregistrations", -1, RG, dumpregistrations)
         .group("gears")
         .summary("List registrations"),
@@ -359,7 +362,9 @@ fn dropexecution(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
     Ok(Reply::Ok)
 }
 
-/// `RG.ABORTEXECUTION id`: marks the execution aborted and interrupts its code.
+/// `RG.ABORTEXECUTION id`: marks the execution aborted and interrupts its code; the client
+/// waits until the execution stopped, as in RedisGears (whose abort is an internal execution
+/// that keeps interrupting the running code until it is done).
 fn abortexecution(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
     if args.len() != 1 {
         return Err(arity(&args));
@@ -367,11 +372,21 @@ fn abortexecution(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
     let raw = args.next_bytes()?;
     let id =
         ExecutionId::parse(raw).ok_or_else(|| rg_err(EngineError::NoSuchExecution.to_string()))?;
-    ctx.shared
-        .engine
+    let engine = &ctx.shared.engine;
+    engine
         .abort_execution(id)
         .map_err(|e| rg_err(e.to_string()))?;
-    Ok(Reply::Ok)
+    let Some(exec) = engine.execution(id) else {
+        return Ok(Reply::Ok);
+    };
+    if exec.status().is_finished() || !ctx.may_block() {
+        return Ok(Reply::Ok);
+    }
+    let (reply, tx) = deferred();
+    exec.when_done(Box::new(move |_| {
+        let _ = tx.send(Reply::Ok);
+    }));
+    Ok(reply)
 }
 
 fn gears_value(v: GearsValue) -> Reply {
@@ -447,17 +462,17 @@ fn python_alloc_stats() -> (i64, i64, i64) {
     (0, 0, 0)
 }
 
-fn session_entry(ctx: &Ctx<'_>, s: &Session, verbose: bool) -> Reply {
-    // One lock: a second `lock()` inside the same `vec![]` would deadlock (the first guard
-    // lives until the end of the statement).
-    let regs = s.registrations.lock().clone();
+fn session_entry(s: &Session, verbose: Option<&[Arc<Registration>]>) -> Reply {
+    // One lock for both fields: the guard of a temporary lives to the end of the statement, and
+    // the mutex is not reentrant.
+    let registrations = s.registrations.lock().clone();
     Reply::Array(vec![
         Reply::bulk("ID"),
         Reply::bulk(&s.id),
         Reply::bulk("sessionDescription"),
         Reply::bulk_or_null(s.desc.as_deref()),
         Reply::bulk("refCount"),
-        Reply::Int(i64::try_from(regs.len()).unwrap_or(0).max(1)),
+        Reply::Int(i64::try_from(registrations.len()).unwrap_or(0).max(1)),
         Reply::bulk("linked"),
         Reply::bulk("primary"),
         Reply::bulk("dead"),
@@ -465,9 +480,22 @@ fn session_entry(ctx: &Ctx<'_>, s: &Session, verbose: bool) -> Reply {
         Reply::bulk("requirementInstallationNeeded"),
         Reply::Int(i64::from(s.requirements_installed)),
         Reply::bulk("requirements"),
-        session_requirements(ctx, s, verbose),
+        session_requirements(s, verbose.is_some()),
         Reply::bulk("registrations"),
-        Reply::bulks(regs.iter()),
+        match verbose {
+            // VERBOSE: each registration's dump without `PD`; an id that no longer resolves
+            // stays a plain id.
+            Some(all) => Reply::Array(
+                registrations
+                    .iter()
+                    .map(|id| match all.iter().find(|r| &r.id == id) {
+                        Some(r) => registration_entry(r, false),
+                        None => Reply::bulk(id),
+                    })
+                    .collect(),
+            ),
+            None => Reply::bulks(registrations.iter()),
+        },
     ])
 }
 
@@ -486,6 +514,8 @@ fn pydumpsessions(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
         args.next_opt();
     }
     let engine = &ctx.shared.engine;
+    let all = verbose.then(|| engine.registrations());
+    let all = all.as_deref();
     if let Some(tok) = args.next_opt() {
         if !tok.eq_ignore_ascii_case(b"SESSIONS") {
             return Err(rg_err(format!(
@@ -499,7 +529,7 @@ fn pydumpsessions(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
                 .map(|name| {
                     let name = String::from_utf8_lossy(name);
                     match engine.session(&name) {
-                        Some(s) => session_entry(ctx, &s, verbose),
+                        Some(s) => session_entry(&s, all),
                         None => Reply::bulk(format!("Session {name} does not exists")),
                     }
                 })
@@ -513,7 +543,7 @@ fn pydumpsessions(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
         engine
             .sessions()
             .iter()
-            .map(|s| session_entry(ctx, s, verbose))
+            .map(|s| session_entry(s, all))
             .collect(),
     ))
 }
@@ -526,6 +556,15 @@ fn infocluster(_ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
 /// `RG.REFRESHCLUSTER`.
 fn refreshcluster(_ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
     Ok(Reply::Ok)
+}
+
+/// `RG.DUMPPLUGINS`: `[name, version]` per plugin (the Python plugin, as RedisGears 1.2 reports
+/// it).
+fn dumpplugins(_ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
+    Ok(Reply::Array(vec![Reply::Array(vec![
+        Reply::bulk("GearsPythonPlugin"),
+        Reply::Int(10000),
+    ])]))
 }
 
 /// The `PD` string of RG.DUMPREGISTRATIONS: the session rendered as RedisGears 1.2 does.
@@ -734,9 +773,12 @@ fn unpauseregistrations(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         return Err(arity(&args));
     }
     let ids = pause_ids(ctx, &args)?;
-    for id in ids {
-        ctx.shared.engine.unpause(&id).map_err(rg_err)?;
-    }
+    let engine = ctx.shared.engine.clone();
+    // Unpausing a stream registration rescans the keyspace this command already holds.
+    super::host::with_borrowed_store(ctx.store, || {
+        ids.iter()
+            .try_for_each(|id| engine.unpause(id).map_err(rg_err))
+    })?;
     Ok(Reply::Ok)
 }
 
@@ -798,16 +840,14 @@ fn trigger(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
 use crate::engine::requirements::{self, RequirementInfo};
 
 /// A session's `requirements`: names, or with VERBOSE each requirement's RG.PYDUMPREQS entry.
-fn session_requirements(ctx: &Ctx<'_>, s: &Session, verbose: bool) -> Reply {
+fn session_requirements(s: &Session, verbose: bool) -> Reply {
     if !verbose {
         return Reply::bulks(&s.requirements);
     }
     Reply::Array(
-        ctx.shared
-            .engine
-            .session_requirements(s)
+        s.requirement_refs
             .iter()
-            .map(requirement_reply)
+            .map(|r| requirement_reply(&r.requirement().info()))
             .collect(),
     )
 }

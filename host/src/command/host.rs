@@ -111,9 +111,9 @@ impl HostApi for GearsHost {
         let slices: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
         if let Ok(cmd) = resolve(&slices) {
             let top = cmd.parent.unwrap_or(cmd.spec);
-            if top.flags.contains(Flags::NOSCRIPT)
-                || top.flags.contains(Flags::PUBSUB) && top.name != "publish"
-            {
+            // Blocking commands run as their non-blocking form (the fake client cannot block);
+            // other commands scripts may not run (MULTI, SUBSCRIBE, SHUTDOWN, ...) are refused.
+            if top.flags.contains(Flags::NOSCRIPT) && !top.flags.contains(Flags::BLOCKING) {
                 return ReplyValue::Error(
                     "ERR This Redis command is not allowed from script".into(),
                 );

@@ -547,8 +547,11 @@ impl Shared {
         };
         let port = config.get_i64("port");
         let data_dir = config.get("dir").unwrap_or(".").to_string();
-        let engine =
-            crate::engine::Engine::new(crate::config::GearsConfig::default(), python_runtime());
+        let gears = crate::config::GearsConfig::with_startup(&config.gears).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "invalid RedisGears start-up configuration, using defaults");
+            crate::config::GearsConfig::default()
+        });
+        let engine = crate::engine::Engine::new(gears, python_runtime());
         let shared = Shared {
             store: Arc::new(Mutex::new(Store::new(config))),
             engine,

@@ -93,11 +93,25 @@ pub enum ExecuteReply {
 /// Completion callback of an asynchronous engine operation.
 pub type Reply<T> = Box<dyn FnOnce(T) + Send>;
 
+/// A reply that several paths may try to send; the first wins.
+type SharedReply = Arc<Mutex<Option<Reply<ExecuteReply>>>>;
+
+fn send(reply: &SharedReply, r: ExecuteReply) {
+    if let Some(f) = reply.lock().take() {
+        f(r);
+    }
+}
+
+type FastHash = foldhash::fast::RandomState;
+
 #[derive(Default)]
 struct State {
-    executions: HashMap<ExecutionId, Arc<Execution>>,
+    executions: HashMap<ExecutionId, Arc<Execution>, FastHash>,
+    /// Creation order for MaxExecutions; may hold ids already forgotten (skipped lazily, so
+    /// forgetting is O(1)); `live` counts the ones still in `executions`.
     fifo: VecDeque<ExecutionId>,
-    free_on_finish: HashSet<ExecutionId>,
+    live: usize,
+    free_on_finish: HashSet<ExecutionId, FastHash>,
     sessions: BTreeMap<String, Arc<Session>>,
     registrations: indexmap::IndexMap<String, Arc<Registration>>,
     triggers: HashMap<String, String>,
@@ -206,24 +220,26 @@ impl Engine {
         self.scheduler.shutdown();
     }
 
-    /// RG.PYEXECUTE: runs the script on an execution thread and calls `reply` with the outcome.
+    /// RG.PYEXECUTE: runs the script on a script thread of its own (so a script answers even
+    /// while every execution thread is busy), then queues its `run()` on the execution threads,
+    /// and calls `reply` with the outcome.
     pub fn pyexecute(self: &Arc<Self>, req: ExecuteRequest, reply: Reply<ExecuteReply>) {
         let engine = self.clone();
-        let reply = Arc::new(Mutex::new(Some(reply)));
+        let reply: SharedReply = Arc::new(Mutex::new(Some(reply)));
         let fallback = reply.clone();
-        let queued = self.scheduler.submit(move || {
-            engine.pyexecute_now(req, &move |r| {
-                if let Some(f) = reply.lock().take() {
-                    f(r);
-                }
-            });
-        });
-        if !queued && let Some(f) = fallback.lock().take() {
-            f(ExecuteReply::Error("the server is shutting down".into()));
+        let spawned = std::thread::Builder::new()
+            .name("gears-script".into())
+            .spawn(move || engine.pyexecute_now(req, reply));
+        if spawned.is_err() {
+            send(
+                &fallback,
+                ExecuteReply::Error("could not start a script thread".into()),
+            );
         }
     }
 
-    fn pyexecute_now(self: &Arc<Self>, req: ExecuteRequest, reply: &dyn Fn(ExecuteReply)) {
+    fn pyexecute_now(self: &Arc<Self>, req: ExecuteRequest, shared_reply: SharedReply) {
+        let reply = |r: ExecuteReply| send(&shared_reply, r);
         let runtime = match self.python() {
             Ok(rt) => rt,
             Err(e) => return reply(ExecuteReply::Error(e)),
@@ -291,7 +307,10 @@ impl Engine {
             reply(ExecuteReply::Ok);
             if let Some(run) = loaded.run {
                 let exec = self.create_execution(&run, false);
-                self.run_execution(&exec, &session, &run, &*backend, api);
+                let engine = self.clone();
+                self.scheduler.submit(move || {
+                    engine.run_execution(&exec, &session, &run, &*backend, api);
+                });
             }
             return;
         }
@@ -300,15 +319,23 @@ impl Engine {
         };
         self.requirements_registered(&session, None);
         let exec = self.create_execution(&run, false);
-        if req.unblocking {
+        let unblocking = req.unblocking;
+        if unblocking {
             reply(ExecuteReply::Id(exec.id.to_string()));
-            self.run_execution(&exec, &session, &run, &*backend, api);
-            return;
         }
-        self.run_execution(&exec, &session, &run, &*backend, api);
-        let outcome = exec.state.lock().outcome.clone();
-        self.forget(exec.id);
-        reply(ExecuteReply::Results(outcome));
+        let engine = self.clone();
+        let job_reply = shared_reply.clone();
+        let queued = self.scheduler.submit(move || {
+            engine.run_execution(&exec, &session, &run, &*backend, api);
+            if !unblocking {
+                let outcome = exec.state.lock().outcome.clone();
+                engine.forget(exec.id);
+                send(&job_reply, ExecuteReply::Results(outcome));
+            }
+        });
+        if !queued {
+            reply(ExecuteReply::Error("the server is shutting down".into()));
+        }
     }
 
     /// Creates an execution (status `created`) and applies MaxExecutions eviction.
@@ -324,14 +351,19 @@ impl Engine {
         let max = self.config.read().max_executions;
         let mut st = self.state.lock();
         if max > 0 {
-            while st.fifo.len() >= usize::try_from(max).unwrap_or(usize::MAX) {
+            let max = usize::try_from(max).unwrap_or(usize::MAX);
+            while st.live >= max {
                 let Some(old) = st.fifo.pop_front() else {
                     break;
                 };
-                let finished = st
-                    .executions
-                    .get(&old)
-                    .is_none_or(|e| e.status().is_finished());
+                let Some(finished) = st.executions.get(&old).map(|e| e.status().is_finished())
+                else {
+                    continue;
+                };
+                if st.free_on_finish.contains(&old) {
+                    continue;
+                }
+                st.live -= 1;
                 if finished {
                     st.executions.remove(&old);
                 } else {
@@ -341,6 +373,7 @@ impl Engine {
         }
         st.executions.insert(exec.id, exec.clone());
         st.fifo.push_back(exec.id);
+        st.live += 1;
     }
 
     /// Runs an execution on the calling (execution) thread to completion.
@@ -429,6 +462,7 @@ impl Engine {
         exec.finish(status, outcome);
         let mut st = self.state.lock();
         if st.free_on_finish.remove(&exec.id) {
+            // Evicted while running: already uncounted in the FIFO.
             st.executions.remove(&exec.id);
         }
     }
@@ -436,9 +470,16 @@ impl Engine {
     /// Removes an execution from every list.
     fn forget(&self, id: ExecutionId) {
         let mut st = self.state.lock();
-        st.executions.remove(&id);
-        st.fifo.retain(|x| *x != id);
-        st.free_on_finish.remove(&id);
+        if st.executions.remove(&id).is_some() && !st.free_on_finish.remove(&id) {
+            // Still counted in the FIFO; its id there is skipped when reached.
+            st.live = st.live.saturating_sub(1);
+        }
+        if st.fifo.len() > 2 * st.live + 64 {
+            let State {
+                fifo, executions, ..
+            } = &mut *st;
+            fifo.retain(|x| executions.contains_key(x));
+        }
     }
 
     /// Every execution (RG.DUMPEXECUTIONS), oldest first.

@@ -79,11 +79,17 @@ pub struct StreamReader {
 }
 
 impl StreamReader {
-    /// Reads `key` after `from_id` through the backend.
+    /// Reads `key` after `from_id` through the backend. A key that is missing or holds
+    /// another type gives no records (RedisGears opens the key and checks its type before
+    /// reading); an invalid `fromId` is an error record.
     pub fn new(backend: &dyn Backend, key: &str, from_id: &str) -> Self {
         match backend.xread(key.as_bytes(), from_id) {
             Ok(records) => StreamReader {
                 buf: records.into(),
+                error: None,
+            },
+            Err(e) if e.starts_with("WRONGTYPE") => StreamReader {
+                buf: VecDeque::new(),
                 error: None,
             },
             Err(e) => StreamReader {

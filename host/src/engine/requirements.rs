@@ -681,8 +681,7 @@ impl Requirements {
 
     /// Downloads (`pip wheel`, up to 3 tries 1 s apart) and installs (`pip install --target`)
     /// every requirement of `reqs` that is not installed yet, then makes them the active
-    /// installations of their names. Runs on an execution thread: it blocks for as long as pip
-    /// runs.
+    /// installations of their names. Blocks the calling (script) thread for as long as pip runs.
     ///
     /// # Errors
     /// [`RequirementError::Download`] or [`RequirementError::Install`].
@@ -1014,7 +1013,7 @@ impl Engine {
         self.requirements.set_data_dir(dir);
     }
 
-    /// Installs what an RG.PYEXECUTE needs before its script runs (on an execution thread), makes
+    /// Installs what an RG.PYEXECUTE needs before its script runs (on the script's thread), makes
     /// the packages importable and, when something was installed, resets the module cache.
     pub(super) fn prepare_requirements(
         &self,
@@ -1064,33 +1063,14 @@ impl Engine {
         self.requirements.dump()
     }
 
-    /// The requirements of a session (RG.PYDUMPSESSIONS VERBOSE).
-    pub fn session_requirements(&self, session: &super::Session) -> Vec<RequirementInfo> {
-        session
-            .requirement_refs
-            .iter()
-            .map(|r| r.requirement().info())
-            .collect()
-    }
-
-    /// RG.PYEXPORTREQ on an execution thread (it reads the wheel files).
+    /// RG.PYEXPORTREQ on a thread of its own (it reads the wheel files).
     pub fn export_requirement(
         self: &Arc<Self>,
         name: String,
         reply: Reply<Result<(RequirementInfo, Bytes), String>>,
     ) {
         let engine = self.clone();
-        let reply = Arc::new(Mutex::new(Some(reply)));
-        let fallback = reply.clone();
-        let queued = self.scheduler.submit(move || {
-            let r = engine.export_requirement_now(&name);
-            if let Some(f) = reply.lock().take() {
-                f(r);
-            }
-        });
-        if !queued && let Some(f) = fallback.lock().take() {
-            f(Err("the server is shutting down".into()));
-        }
+        background(reply, move || engine.export_requirement_now(&name));
     }
 
     /// RG.PYEXPORTREQ on the calling thread.
@@ -1104,32 +1084,49 @@ impl Engine {
             .map_err(|e| e.to_string())
     }
 
-    /// RG.PYIMPORTREQ: writes and installs the requirement on an execution thread, then makes it
-    /// importable.
+    /// RG.PYIMPORTREQ: writes and installs the requirement on a thread of its own (pip may run
+    /// for a while), then makes it importable.
     pub fn import_requirement(
         self: &Arc<Self>,
         blob: RequirementBlob,
         reply: Reply<Result<(), String>>,
     ) {
         let engine = self.clone();
-        let reply = Arc::new(Mutex::new(Some(reply)));
-        let fallback = reply.clone();
-        let queued = self.scheduler.submit(move || {
-            let mut r = engine.requirements.import(&blob).map_err(|e| e.to_string());
-            if r.is_ok()
-                && let Ok(rt) = engine.python()
+        background(reply, move || {
+            engine
+                .requirements
+                .import(&blob)
+                .map_err(|e| e.to_string())?;
+            if let Ok(rt) = engine.python()
                 && let Err(e) = engine.requirements.sync_runtime(&*rt)
             {
                 tracing::warn!(error = %e, "could not update the python import path");
-                r = Err(RequirementError::ImportInstall.to_string());
+                return Err(RequirementError::ImportInstall.to_string());
             }
+            Ok(())
+        });
+    }
+}
+
+/// Runs `work` on a new thread and hands its result to `reply`.
+fn background<T: Send + 'static>(
+    reply: Reply<Result<T, String>>,
+    work: impl FnOnce() -> Result<T, String> + Send + 'static,
+) {
+    let reply = Arc::new(Mutex::new(Some(reply)));
+    let fallback = reply.clone();
+    let spawned = std::thread::Builder::new()
+        .name("gears-reqs".into())
+        .spawn(move || {
+            let r = work();
             if let Some(f) = reply.lock().take() {
                 f(r);
             }
         });
-        if !queued && let Some(f) = fallback.lock().take() {
-            f(Err("the server is shutting down".into()));
-        }
+    if spawned.is_err()
+        && let Some(f) = fallback.lock().take()
+    {
+        f(Err("could not start a thread".into()));
     }
 }
 

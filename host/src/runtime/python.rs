@@ -238,12 +238,10 @@ impl Runtime for PythonRuntime {
     ) {
         let traceback = host.attempt_traceback();
         let s = session(state);
+        gears_python::pin_thread_state();
         Python::attach(|py| {
             // RG.ABORTEXECUTION raises gears.forcestopped in this thread at the next bytecode.
-            let thread_id = py
-                .import("threading")
-                .and_then(|t| t.getattr("get_ident")?.call0()?.extract::<u64>())
-                .ok();
+            let thread_id = python_thread_id(py);
             if let Some(tid) = thread_id {
                 abort.set_hook(Some(Box::new(move || interrupt_thread(tid))));
             }
@@ -282,6 +280,22 @@ impl Runtime for PythonRuntime {
     fn reset_modules(&self) -> Result<(), String> {
         gears_python::packages::reset_modules()
     }
+}
+
+/// This thread's Python thread id (`threading.get_ident()`), looked up once per thread.
+fn python_thread_id(py: Python<'_>) -> Option<u64> {
+    thread_local! {
+        static TID: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
+    }
+    if let Some(t) = TID.with(std::cell::Cell::get) {
+        return Some(t);
+    }
+    let t = py
+        .import("threading")
+        .and_then(|t| t.getattr("get_ident")?.call0()?.extract::<u64>())
+        .ok()?;
+    TID.with(|c| c.set(Some(t)));
+    Some(t)
 }
 
 /// Raises `gears.forcestopped` in the Python thread `tid` (PyThreadState_SetAsyncExc).
@@ -332,7 +346,10 @@ impl PyCalls<'_> {
         RuntimeError::Guest(gears_python::format_error(py, e, self.traceback))
     }
 
-    fn record_to_py(&self, r: Record) -> PyResult<Py<PyAny>> {
+    /// A reader record as a Python object. The reader gives the top-level fields in RedisGears'
+    /// order already; nested dicts (hash values, stream entry fields) are reordered the way
+    /// RedisGears' C dict lists them, so `str(record)` prints the same.
+    fn record_to_py(&self, r: Record, nested: bool) -> PyResult<Py<PyAny>> {
         let py = self.py;
         Ok(match r {
             Record::Null => py.None(),
@@ -343,14 +360,38 @@ impl PyCalls<'_> {
             Record::List(items) => {
                 let list = PyList::empty(py);
                 for i in items {
-                    list.append(self.record_to_py(i)?)?;
+                    list.append(self.record_to_py(i, true)?)?;
                 }
                 list.into_any().unbind()
             }
             Record::Map(pairs) => {
                 let d = PyDict::new(py);
+                // A repeated field (a stream entry may have one) keeps its first place and its
+                // last value.
+                let mut unique: Vec<(String, Record)> = Vec::with_capacity(pairs.len());
+                let mut index: std::collections::HashMap<String, usize> =
+                    std::collections::HashMap::with_capacity(pairs.len());
                 for (k, v) in pairs {
-                    d.set_item(k, self.record_to_py(v)?)?;
+                    match index.get(&k) {
+                        Some(&i) => unique[i].1 = v,
+                        None => {
+                            index.insert(k.clone(), unique.len());
+                            unique.push((k, v));
+                        }
+                    }
+                }
+                let order: Vec<usize> = if nested {
+                    let keys: Vec<&[u8]> = unique.iter().map(|(k, _)| k.as_bytes()).collect();
+                    convert::gears_dict_order(&keys)
+                } else {
+                    (0..unique.len()).collect()
+                };
+                let mut slots: Vec<Option<(String, Record)>> =
+                    unique.into_iter().map(Some).collect();
+                for i in order {
+                    if let Some((k, v)) = slots.get_mut(i).and_then(Option::take) {
+                        d.set_item(k, self.record_to_py(v, true)?)?;
+                    }
                 }
                 d.into_any().unbind()
             }
@@ -360,7 +401,9 @@ impl PyCalls<'_> {
 
 impl Calls for PyCalls<'_> {
     fn import(&mut self, r: Record) -> Result<Native, RuntimeError> {
-        self.record_to_py(r).map(native).map_err(|e| self.err(&e))
+        self.record_to_py(r, false)
+            .map(native)
+            .map_err(|e| self.err(&e))
     }
 
     fn map(&mut self, c: &Callback, r: Native) -> Result<Native, RuntimeError> {
