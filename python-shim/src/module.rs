@@ -9,9 +9,13 @@ use pyo3::types::{
     PyByteArray, PyBytes, PyDict, PyFunction, PyInt, PyList, PyString, PyTuple, PyType,
 };
 
-use crate::context::{self, HostReply, LogLevel};
+use std::sync::Arc;
+
+use crate::context::{self, Host, HostReply, LogLevel, RunDone};
 use crate::convert::reply_to_py;
+use crate::future::{self, Future};
 use crate::plan::{self, PlanSpec, StepKind, StepSpec};
+use crate::timers;
 
 static GEARS_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static GEARS_FLAT_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
@@ -216,7 +220,9 @@ impl FlatExecution {
         Ok(())
     }
 
-    /// `run(arg, **kwargs)`: collected by the running script; one per script.
+    /// `run(arg, **kwargs)`: at the top level of a script, collected (one per script); inside
+    /// running code (a step, a coroutine, a timer), starts the execution at once and returns a
+    /// future resolved with `[results, errors]` when it finishes.
     #[pyo3(signature = (arg, **kwargs))]
     fn run(
         &mut self,
@@ -226,16 +232,14 @@ impl FlatExecution {
     ) -> PyResult<Py<PyAny>> {
         let args = plan::parse_run(&self.plan.reader, arg, kwargs)?;
         let plan = self.plan.clone_ref(py);
-        context::with_current(|c| {
+        let nested = context::with_current(move |c| {
             let Some(c) = c else {
                 return Err(gears_error(
                     "Can not run an execution outside of a gears context",
                 ));
             };
             let Some(script) = c.script.as_mut() else {
-                return Err(gears_error(
-                    "run() is only supported at the top level of an RG.PYEXECUTE script",
-                ));
+                return Ok(Some((c.host.clone(), plan, args)));
             };
             if script.run.is_some() {
                 return Err(gears_error(
@@ -243,9 +247,12 @@ impl FlatExecution {
                 ));
             }
             script.run = Some((plan, args));
-            Ok(())
+            Ok(None)
         })?;
-        Ok(py.None())
+        match nested {
+            None => Ok(py.None()),
+            Some((host, plan, args)) => start_nested_run(py, host, plan, args),
+        }
     }
 
     /// `register(**kwargs)`: collected by the running script; returns the registration id.
@@ -509,43 +516,168 @@ fn override_reply(args: &Bound<'_, PyTuple>) -> PyResult<()> {
     Err(gears_error("Can not get command ctx"))
 }
 
-/// `gearsFuture()`: futures need an asynchronous step.
+/// `gearsFuture()`: a future tied to the record of the running step (see [`future`]).
 #[pyfunction]
 #[pyo3(name = "gearsFutureCtx", signature = (*args))]
-fn gears_future_ctx(args: &Bound<'_, PyTuple>) -> PyResult<()> {
+fn gears_future_ctx(py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<Future>> {
     if !args.is_empty() {
         return Err(gears_error("Future gets no arguments"));
     }
-    Err(gears_error(
-        "Future object can only be created inside certain execution steps",
-    ))
+    future::create(py)
 }
 
-/// `registerTE(seconds, callback[, keyName])`: timer events.
+/// `registerTE(seconds, callback[, keyName])`: calls `callback()` every `seconds` seconds on the
+/// timer thread, in the session's globals; with `keyName`, only if no key of that name exists
+/// (returns False otherwise), and until that key is deleted (see [`timers`]).
 #[pyfunction]
 #[pyo3(name = "registerTimeEvent", signature = (*args))]
-fn register_time_event(args: &Bound<'_, PyTuple>) -> PyResult<bool> {
+fn register_time_event(py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<bool> {
     if args.len() < 2 || args.len() > 3 {
         return Err(gears_error("not enough arguments for time event"));
     }
-    if args.get_item(0)?.cast::<PyInt>().is_err() {
+    let callback = args.get_item(1)?;
+    check_fn(&callback, "callback must be a function")?;
+    let seconds = args.get_item(0)?;
+    if seconds.cast::<PyInt>().is_err() {
         return Err(gears_error("time argument must be a long"));
     }
-    check_fn(&args.get_item(1)?, "callback must be a function")?;
-    Err(gears_error("time events are not supported yet"))
+    let seconds: i64 = seconds
+        .extract()
+        .map_err(|_| gears_error("time argument must be a long"))?;
+    let key = match args.get_item(2) {
+        Ok(k) => k
+            .cast::<PyString>()
+            .ok()
+            .map(|k| k.to_string().into_bytes()),
+        Err(_) => None,
+    };
+    let Some(session) = ExecutionSession::current() else {
+        return Err(gears_error(
+            "can not create time event on a python created thread",
+        ));
+    };
+    timers::register(py, session, seconds, callback.unbind(), key)
 }
 
-/// `getGearsSession()`: the current session's id.
+/// A session as Python code holds it (`getGearsSession()`, the `s` of `runCoroutine`): enough
+/// to run code of that session on another thread (`setGearsSession(s)`).
+#[pyclass(name = "PyExecutionSession", module = "redisgears")]
+pub struct ExecutionSession {
+    pub(crate) host: Arc<dyn Host>,
+    pub(crate) globals: Option<Py<PyDict>>,
+    pub(crate) id: String,
+}
+
+impl ExecutionSession {
+    /// The session of this thread's context, if any.
+    pub fn current() -> Option<ExecutionSession> {
+        context::with_current(|c| {
+            c.map(|c| ExecutionSession {
+                host: c.host.clone(),
+                globals: c
+                    .session
+                    .as_ref()
+                    .map(|g| Python::attach(|py| g.clone_ref(py))),
+                id: c.session_id.clone(),
+            })
+        })
+    }
+
+    /// A context (outside any step) running code of this session.
+    pub(crate) fn context(&self, py: Python<'_>) -> context::Context {
+        context::Context::new(
+            self.host.clone(),
+            &self.id,
+            self.globals.as_ref().map(|g| g.clone_ref(py)),
+        )
+    }
+}
+
+#[pymethods]
+impl ExecutionSession {
+    fn __repr__(&self) -> String {
+        format!("<gears session {}>", self.id)
+    }
+}
+
+/// `getGearsSession()`: the current session, or None on a thread without one.
 #[pyfunction]
 #[pyo3(name = "getGearsSession")]
-fn get_gears_session() -> Option<String> {
-    context::with_current(|c| c.map(|c| c.session_id.clone()))
+fn get_gears_session(py: Python<'_>) -> PyResult<Py<PyAny>> {
+    Ok(match ExecutionSession::current() {
+        Some(s) => Py::new(py, s)?.into_any(),
+        None => py.None(),
+    })
 }
 
-/// `setGearsSession(s)`: accepted for compatibility (sessions follow the calling context).
+/// `setGearsSession(s)`: runs this thread's following code in session `s` (None: in no
+/// session). Threads running a step or script keep their own session.
 #[pyfunction]
-#[pyo3(name = "setGearsSession", signature = (*_args))]
-fn set_gears_session(_args: &Bound<'_, PyTuple>) {}
+#[pyo3(name = "setGearsSession", signature = (*args))]
+fn set_gears_session(py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
+    let s = match args.get_item(0) {
+        Ok(s) if !s.is_none() => s,
+        _ => {
+            context::unadopt();
+            return Ok(());
+        }
+    };
+    let s = s
+        .cast::<ExecutionSession>()
+        .map_err(|_| gears_error("given argument is not a gears session"))?;
+    let ctx = s.borrow().context(py);
+    context::adopt(ctx);
+    Ok(())
+}
+
+/// Starts a nested execution and returns the future its `[results, errors]` resolve.
+fn start_nested_run(
+    py: Python<'_>,
+    host: Arc<dyn Host>,
+    plan: PlanSpec,
+    args: plan::RunArgs,
+) -> PyResult<Py<PyAny>> {
+    let globals = crate::base_globals(py).map_err(|e| gears_error(&e.to_string()))?;
+    let globals = globals.bind(py);
+    let get = |name: &str| -> PyResult<Bound<'_, PyAny>> {
+        globals
+            .get_item(name)?
+            .ok_or_else(|| gears_error(&format!("{name} is missing")))
+    };
+    let fut = get("createFuture")?.call0()?;
+    let set_results = get("setFutureResults")?.unbind();
+    let target = fut.clone().unbind();
+    let done: RunDone = Box::new(move |results, errors| {
+        Python::attach(|py| {
+            let r = PyList::new(py, results).and_then(|results| {
+                let errors = PyList::new(py, errors)?;
+                let both = PyList::new(py, [results.into_any(), errors.into_any()])?;
+                set_results.call1(py, (target, both))
+            });
+            if let Err(e) = r {
+                tracing::warn!(error = %e, "could not resolve a run() future");
+            }
+        });
+    });
+    if context::with_current(|c| c.is_some_and(|c| c.step.is_some())) {
+        // Inside a step callback: start it once the callback returned, so that it can continue
+        // a future the callback returns (as RedisGears, which queues the new execution).
+        let set_exception = get("setFutureException")?.unbind();
+        let target = fut.clone().unbind();
+        future::after_step(
+            py,
+            Box::new(move |py| {
+                if let Err(e) = host.start_run(plan, args, done) {
+                    let _ = set_exception.call1(py, (target, e));
+                }
+            }),
+        );
+    } else {
+        host.start_run(plan, args, done)
+            .map_err(|e| gears_error(&e))?;
+    }
+    Ok(fut.unbind())
+}
 
 /// `registerGearsThread()`: accepted for compatibility.
 #[pyfunction]
@@ -565,6 +697,8 @@ pub fn install(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
     let m = PyModule::new(py, "redisgears")?;
     m.add_class::<FlatExecution>()?;
     m.add_class::<Atomic>()?;
+    m.add_class::<Future>()?;
+    m.add_class::<ExecutionSession>()?;
     for f in [
         wrap_pyfunction!(gears_ctx, &m)?,
         wrap_pyfunction!(execute_command, &m)?,

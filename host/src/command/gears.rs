@@ -55,6 +55,9 @@ pub(super) const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("rg.refreshcluster", -1, RG, refreshcluster)
         .group("gears")
         .summary("Refresh the cluster topology"),
+    CommandSpec::new("rg.pyprofile", -1, RG, pyprofile)
+        .group("gears")
+        .summary("Profile statistics of a Python session's callbacks"),
 ];
 
 fn arity(args: &Args<'_>) -> CmdError {
@@ -484,4 +487,47 @@ fn infocluster(_ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
 /// `RG.REFRESHCLUSTER`.
 fn refreshcluster(_ctx: &mut Ctx<'_>, _args: Args<'_>) -> CmdResult {
     Ok(Reply::Ok)
+}
+
+/// `RG.PYPROFILE STATS <session id> [<order by>]` | `RG.PYPROFILE RESET <session id>`: the
+/// cProfile report of a linked session's callbacks (collected while ProfileExecutions is on),
+/// or a fresh profiler. As in RedisGears the order argument is accepted but the report is
+/// always ordered by `tottime`.
+fn pyprofile(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
+    let Some(sub) = args.next_opt() else {
+        return Err(arity(&args));
+    };
+    let stats = sub.eq_ignore_ascii_case(b"STATS");
+    if !stats && !sub.eq_ignore_ascii_case(b"RESET") {
+        return Err(rg_err("Wrong subcommand given to RG.PYPROFILE"));
+    }
+    let rest = args.rest();
+    let bad_arity = if stats {
+        rest.is_empty() || rest.len() > 2
+    } else {
+        rest.len() != 1
+    };
+    let Some(id) = rest.first().filter(|_| !bad_arity) else {
+        return Err(arity(&args));
+    };
+    let id = String::from_utf8_lossy(id).into_owned();
+    args.skip_rest();
+    let engine = &ctx.shared.engine;
+    let session = engine
+        .session(&id)
+        .ok_or_else(|| rg_err("session does not exists"))?;
+    if stats {
+        let traceback = engine.config().python_attempt_traceback != 0;
+        let text = session
+            .runtime
+            .profile_stats(&session.state, "tottime", traceback)
+            .map_err(rg_err)?;
+        Ok(Reply::bulk(text))
+    } else {
+        session
+            .runtime
+            .profile_reset(&session.state)
+            .map_err(rg_err)?;
+        Ok(Reply::Ok)
+    }
 }
