@@ -365,10 +365,10 @@ fn wait(
     let outcome = py.detach(|| {
         let mut st = slot.state.lock();
         loop {
-            if matches!(&*st, SlotState::Done(_)) {
-                if let SlotState::Done(r) = std::mem::replace(&mut *st, SlotState::Closed) {
-                    return Some(r);
-                }
+            if matches!(&*st, SlotState::Done(_))
+                && let SlotState::Done(r) = std::mem::replace(&mut *st, SlotState::Closed)
+            {
+                return Some(r);
             }
             if aborted() {
                 *st = SlotState::Closed;
@@ -381,5 +381,262 @@ fn wait(
         Some(Ok(v)) => Ok(v),
         Some(Err(msg)) => Err(StepError::Message(msg)),
         None => Err(StepError::Aborted),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use pyo3::types::PyTuple;
+
+    use super::*;
+    use crate::testing::{FakeHost, script, setup};
+    use crate::{ExecOptions, Session, enter_execution};
+
+    /// Defines `code` in a fresh session, then calls its `f(arg)` as a step.
+    fn step_with(
+        code: &str,
+        mode: StepMode,
+        async_allowed: bool,
+    ) -> (Result<String, String>, Arc<FakeHost>, Session) {
+        let (host, session) = setup();
+        script(&host, &session, code).expect("script runs");
+        let opts = ExecOptions {
+            async_allowed,
+            profile: false,
+        };
+        let r = enter_execution(host.clone(), &session, opts, |py| {
+            let f = session
+                .globals
+                .bind(py)
+                .get_item("f")
+                .expect("globals")
+                .expect("f is defined");
+            let args = PyTuple::new(py, ["rec"]).expect("tuple");
+            match call_step(py, &f, args, mode, &|| false) {
+                Ok(v) => Ok(v.bind(py).repr().expect("repr").to_string()),
+                Err(StepError::Py(e)) => Err(format!("py: {}", e.value(py))),
+                Err(StepError::Message(m)) => Err(format!("msg: {m}")),
+                Err(StepError::Aborted) => Err("aborted".to_string()),
+            }
+        });
+        (r, host, session)
+    }
+
+    fn step(code: &str) -> Result<String, String> {
+        step_with(code, StepMode::Record, true).0
+    }
+
+    #[test]
+    fn plain_callbacks_return_their_value() {
+        assert_eq!(step("def f(r): return r + '!'"), Ok("'rec!'".into()));
+        assert_eq!(
+            step("def f(r): raise Exception('boom')"),
+            Err("py: boom".into())
+        );
+    }
+
+    #[test]
+    fn coroutine_result_is_the_step_result() {
+        let code = "import asyncio\nasync def f(r):\n    await asyncio.sleep(0.01)\n    return [r, isAsyncAllow()]";
+        assert_eq!(step(code), Ok("['rec', False]".into()));
+    }
+
+    #[test]
+    fn coroutine_exception_is_its_bare_text() {
+        let code = "import asyncio\nasync def f(r):\n    await asyncio.sleep(0.01)\n    raise Exception('failed')";
+        assert_eq!(step(code), Err("msg: failed".into()));
+    }
+
+    #[test]
+    fn coroutines_run_in_the_session_and_may_execute() {
+        let code = "async def f(r):\n    execute('set', 'from_coro', r)\n    return execute('get', 'from_coro')";
+        let (r, host, _) = step_with(code, StepMode::Record, true);
+        assert_eq!(r, Ok("'rec'".into()));
+        assert_eq!(host.get("from_coro").as_deref(), Some("rec"));
+    }
+
+    #[test]
+    fn await_inside_atomic_fails_the_record() {
+        let code = "import asyncio\nasync def f(r):\n    with atomic():\n        await asyncio.sleep(0.01)\n    return r";
+        let (r, host, _) = step_with(code, StepMode::Record, true);
+        assert_eq!(r, Err("msg: await is not allow inside atomic block".into()));
+        assert_eq!(host.atomic.load(std::sync::atomic::Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn coroutines_are_refused_where_steps_are_sync() {
+        let code = "async def f(r):\n    return r";
+        let (r, _, _) = step_with(code, StepMode::Sync("extractor"), true);
+        assert_eq!(r, Err("msg: coroutine are not allow on extractor".into()));
+        let (r, _, _) = step_with(code, StepMode::Record, false);
+        assert_eq!(r, Err("py: Creating async record is not allowed".into()));
+        let (r, _, _) = step_with(
+            "def f(r): return gearsFuture()",
+            StepMode::Sync("reduce"),
+            true,
+        );
+        assert_eq!(r, Err("py: Step does not support async".into()));
+    }
+
+    #[test]
+    fn future_continued_from_another_thread() {
+        let code = "import threading, time\n\
+                    def f(r):\n    fut = gearsFuture()\n    def later():\n        time.sleep(0.05)\n        fut.continueRun(r + '_later')\n    threading.Thread(target=later).start()\n    return fut";
+        assert_eq!(step(code), Ok("'rec_later'".into()));
+        let code = "import threading\n\
+                    def f(r):\n    fut = gearsFuture()\n    threading.Thread(target=lambda: fut.continueFailed(ValueError('bad'))).start()\n    return fut";
+        assert_eq!(step(code), Err("msg: bad".into()));
+    }
+
+    #[test]
+    fn future_nobody_continues_fails_the_record() {
+        assert_eq!(
+            step("def f(r): return gearsFuture()"),
+            Err("msg: Async record did not called continue".into())
+        );
+    }
+
+    #[test]
+    fn future_rules_have_redisgears_errors() {
+        let r = step("def f(r):\n    fut = gearsFuture()\n    fut.continueRun(r)\n    return fut");
+        assert_eq!(
+            r,
+            Err("py: Can not handle future untill it returned from the callback".into())
+        );
+        let r = step("def f(r):\n    gearsFuture()\n    gearsFuture()\n    return r");
+        assert_eq!(
+            r,
+            Err("py: Can not create async record twice on the same step".into())
+        );
+        assert_eq!(
+            step("def f(r): return gearsFuture(1)"),
+            Err("py: Future gets no arguments".into())
+        );
+        let (host, session) = setup();
+        let e = script(&host, &session, "gearsFuture()")
+            .err()
+            .expect("error");
+        assert!(
+            e.contains("Future object can only be created inside certain execution steps"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn future_continued_twice_raises() {
+        let code = "import threading, time\nerrors = []\n\
+                    def f(r):\n    fut = gearsFuture()\n    def later():\n        time.sleep(0.05)\n        fut.continueRun(1)\n        try:\n            fut.continueRun(2)\n        except Exception as e:\n            errors.append(str(e))\n    threading.Thread(target=later).start()\n    return fut";
+        let (r, _, session) = step_with(code, StepMode::Record, true);
+        assert_eq!(r, Ok("1".into()));
+        let errors = Python::attach(|py| {
+            session
+                .globals
+                .bind(py)
+                .get_item("errors")
+                .expect("globals")
+                .expect("errors")
+                .repr()
+                .expect("repr")
+                .to_string()
+        });
+        // The thread may still be running its except clause.
+        assert!(
+            errors == "['Can not continue with the same future twice']" || errors == "[]",
+            "{errors}"
+        );
+    }
+
+    #[test]
+    fn future_created_but_not_returned_is_discarded() {
+        let code = "kept = []\ndef f(r):\n    kept.append(gearsFuture())\n    return r";
+        assert_eq!(step(code), Ok("'rec'".into()));
+        let (r, _, _) = step_with(code, StepMode::Accumulate, true);
+        assert_eq!(r, Ok("None".into()));
+        let raising =
+            "kept = []\ndef f(r):\n    kept.append(gearsFuture())\n    raise Exception('x')";
+        let (r, _, _) = step_with(raising, StepMode::Accumulate, true);
+        assert_eq!(r, Ok("None".into()));
+        let code = "kept = []\ndef f(r):\n    kept.append(gearsFuture())\n    return r\n\
+                    def later():\n    try:\n        kept[0].continueRun(1)\n    except Exception as e:\n        return str(e)";
+        let (_, _, session) = step_with(code, StepMode::Record, true);
+        let text = Python::attach(|py| {
+            let g = session.globals.bind(py);
+            let later = g.get_item("later").expect("globals").expect("later");
+            later.call0().expect("call").to_string()
+        });
+        assert_eq!(text, "Can not continue with the same future twice");
+    }
+
+    #[test]
+    fn run_inside_a_coroutine_is_awaitable() {
+        let code = "async def f(r):\n    return await GB('ShardsIDReader').run()";
+        let (r, host, _) = step_with(code, StepMode::Record, true);
+        assert_eq!(r, Ok("[['PythonReader'], ['an error']]".into()));
+        assert_eq!(host.runs.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn loop_helpers_resolve_futures_across_threads() {
+        let code = "import threading\n\
+                    async def f(r):\n    a = createFuture()\n    b = createFuture()\n    threading.Thread(target=lambda: setFutureResults(a, r)).start()\n    setFutureException(b, 'no')\n    try:\n        await b\n    except Exception as e:\n        return [await a, str(e)]";
+        assert_eq!(step(code), Ok("['rec', 'no']".into()));
+        let code = "import threading\n\
+                    def f(r):\n    fut = gearsFuture()\n    async def c():\n        return r * 2\n    runCoroutine(c(), fut, delay=0.01)\n    return fut";
+        assert_eq!(step(code), Ok("'recrec'".into()));
+    }
+
+    #[test]
+    fn sessions_follow_threads_that_set_them() {
+        let code = "import threading\n\
+                    def f(r):\n    s = getGearsSession()\n    out = []\n    def t():\n        out.append(getGearsSession() is None)\n        with GearsSession(s):\n            execute('set', 'from_thread', r)\n            out.append(getGearsSession() is not None)\n        out.append(getGearsSession() is None)\n    th = threading.Thread(target=t)\n    th.start()\n    th.join()\n    return out";
+        let (r, host, _) = step_with(code, StepMode::Record, true);
+        assert_eq!(r, Ok("[True, True, True]".into()));
+        assert_eq!(host.get("from_thread").as_deref(), Some("rec"));
+    }
+
+    #[test]
+    fn is_async_allow_only_inside_steps() {
+        let (host, session) = setup();
+        script(&host, &session, "assert not isAsyncAllow()").expect("top level");
+        assert_eq!(step("def f(r): return isAsyncAllow()"), Ok("True".into()));
+        let (r, _, _) = step_with("def f(r): return isAsyncAllow()", StepMode::Record, false);
+        assert_eq!(r, Ok("False".into()));
+    }
+
+    #[test]
+    fn a_waiting_step_notices_an_abort() {
+        let (host, session) = setup();
+        script(
+            &host,
+            &session,
+            "def f(r):\n    global keep\n    keep = gearsFuture()\n    return keep",
+        )
+        .expect("script");
+        let r = enter_execution(
+            host.clone(),
+            &session,
+            ExecOptions {
+                async_allowed: true,
+                profile: false,
+            },
+            |py| {
+                let f = session
+                    .globals
+                    .bind(py)
+                    .get_item("f")
+                    .expect("g")
+                    .expect("f");
+                let args = PyTuple::new(py, ["rec"]).expect("tuple");
+                let start = std::time::Instant::now();
+                let aborted = move || start.elapsed() > std::time::Duration::from_millis(50);
+                matches!(
+                    call_step(py, &f, args, StepMode::Record, &aborted),
+                    Err(StepError::Aborted)
+                )
+            },
+        );
+        assert!(r);
     }
 }

@@ -19,6 +19,8 @@ pub mod future;
 pub mod module;
 pub mod plan;
 pub mod profile;
+#[cfg(test)]
+mod testing;
 pub mod timers;
 
 use std::ffi::CString;
@@ -208,47 +210,9 @@ pub fn run_script(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
-    use std::sync::atomic::{AtomicU64, Ordering};
-
     use super::*;
     use crate::plan::{RunArg, StepKind};
-
-    #[derive(Default)]
-    struct FakeHost {
-        ids: AtomicU64,
-        logs: Mutex<Vec<String>>,
-        commands: Mutex<Vec<Vec<Vec<u8>>>>,
-    }
-
-    impl Host for FakeHost {
-        fn execute(&self, argv: Vec<Vec<u8>>) -> HostReply {
-            self.commands.lock().unwrap().push(argv.clone());
-            match argv[0].as_slice() {
-                b"get" => HostReply::Bulk(b"v".to_vec()),
-                b"bad" => HostReply::Error("ERR nope".into()),
-                _ => HostReply::Array(vec![HostReply::Int(1), HostReply::Nil]),
-            }
-        }
-        fn log(&self, _level: LogLevel, msg: &str) {
-            self.logs.lock().unwrap().push(msg.to_string());
-        }
-        fn config_get(&self, key: &str) -> Option<String> {
-            (key == "k").then(|| "v".to_string())
-        }
-        fn attempt_traceback(&self) -> bool {
-            true
-        }
-        fn next_plan_id(&self) -> String {
-            format!(
-                "{}-{}",
-                "0".repeat(40),
-                self.ids.fetch_add(1, Ordering::SeqCst)
-            )
-        }
-        fn atomic_enter(&self) {}
-        fn atomic_exit(&self) {}
-    }
+    use crate::testing::FakeHost;
 
     fn run(code: &str) -> (Result<ScriptOutcome, String>, Arc<FakeHost>) {
         init().expect("python starts");
@@ -317,14 +281,14 @@ mod tests {
     #[test]
     fn execute_converts_replies_and_raises_errors() {
         let (r, host) = run(
-            "assert execute('get', 'k') == 'v'\nassert execute('x', 1, b'\\x00') == [1, None]\n\
+            "execute('set', 'k', 'v')\nassert execute('get', 'k') == 'v'\nassert execute('x', 1, b'\\x00') == [1, None]\n\
              try:\n    execute('bad')\n    raise Exception('no')\nexcept Exception as e:\n    assert str(e) == 'ERR nope', str(e)\n\
              assert execute() == []\nlog('hi')\nassert configGet('k') == 'v' and gearsConfigGet('z', 3) == 3",
         );
         r.expect("script runs");
         let cmds = host.commands.lock().unwrap();
         assert_eq!(
-            cmds[1],
+            cmds[2],
             vec![b"x".to_vec(), b"1".to_vec(), b"\x00".to_vec()]
         );
         assert_eq!(host.logs.lock().unwrap().as_slice(), ["hi"]);

@@ -67,3 +67,57 @@ impl Drop for Active<'_> {
         self.profiler.busy.store(false, Ordering::Release);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use pyo3::types::{PyDictMethods, PyTuple};
+
+    use crate::future::{StepMode, call_step};
+    use crate::testing::{script, setup};
+    use crate::{ExecOptions, enter_execution};
+
+    #[test]
+    fn profiling_collects_callbacks_and_resets() {
+        let (host, session) = setup();
+        script(&host, &session, "def map_func(r):\n    return r").expect("script");
+        let e = session
+            .profile_stats("tottime", false)
+            .expect_err("no data yet");
+        assert!(e.contains("TypeError"), "{e}");
+        for profile in [false, true] {
+            let opts = ExecOptions {
+                async_allowed: true,
+                profile,
+            };
+            enter_execution(host.clone(), &session, opts, |py| {
+                let f = session
+                    .globals
+                    .bind(py)
+                    .get_item("map_func")
+                    .expect("g")
+                    .expect("f");
+                let args = PyTuple::new(py, [1]).expect("tuple");
+                call_step(py, &f, args, StepMode::Record, &|| false).expect("call");
+            });
+        }
+        let stats = session.profile_stats("tottime", false).expect("stats");
+        assert!(stats.contains("1 function calls"), "{stats}");
+        assert!(stats.contains("map_func"), "{stats}");
+        assert!(stats.contains("Ordered by: internal time"), "{stats}");
+        session.profile_reset().expect("reset");
+        assert!(session.profile_stats("tottime", false).is_err());
+    }
+
+    #[test]
+    fn a_profiler_is_used_by_one_thread_at_a_time() {
+        let (_host, session) = setup();
+        let p = session.profiler.lock().clone();
+        pyo3::Python::attach(|py| {
+            let outer = p.start(py);
+            assert!(outer.is_some());
+            assert!(p.start(py).is_none(), "in use");
+            drop(outer);
+            assert!(p.start(py).is_some());
+        });
+    }
+}

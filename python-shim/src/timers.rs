@@ -178,3 +178,90 @@ impl Service {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use crate::testing::{script, setup};
+
+    fn count(v: Option<String>) -> i64 {
+        v.and_then(|v| v.parse().ok()).unwrap_or(0)
+    }
+
+    fn wait_for(what: impl Fn() -> bool) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if what() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    #[test]
+    fn timer_calls_its_callback_every_period() {
+        let (host, session) = setup();
+        script(
+            &host,
+            &session,
+            "n = 0\ndef tick():\n    global n\n    n += 1\n    execute('incr', 'ticks')\n    assert not isAsyncAllow()\nassert registerTE(1, tick) is True",
+        )
+        .expect("script");
+        assert_eq!(
+            host.get("ticks"),
+            None,
+            "the first call comes after a period"
+        );
+        assert!(wait_for(|| count(host.get("ticks")) >= 2));
+    }
+
+    #[test]
+    fn timer_with_a_key_exists_once_and_stops_when_the_key_goes() {
+        let (host, session) = setup();
+        let out = script(
+            &host,
+            &session,
+            "def tick():\n    execute('incr', 'kticks')\nassert registerTE(1, tick, 'te') is True\nassert registerTE(1, tick, 'te') is False",
+        );
+        out.expect("script");
+        assert!(host.get("te").is_some_and(|v| v.starts_with("rg_timeev")));
+        assert!(wait_for(|| count(host.get("kticks")) >= 1));
+        host.keys.lock().unwrap().remove(b"te".as_slice());
+        let seen = count(host.get("kticks"));
+        std::thread::sleep(Duration::from_millis(2200));
+        assert!(count(host.get("kticks")) <= seen + 1, "the timer stopped");
+    }
+
+    #[test]
+    fn timer_that_raises_stops() {
+        let (host, session) = setup();
+        script(
+            &host,
+            &session,
+            "def tick():\n    execute('incr', 'failing')\n    raise Exception('boom')\nregisterTE(1, tick)",
+        )
+        .expect("script");
+        assert!(wait_for(|| count(host.get("failing")) == 1));
+        std::thread::sleep(Duration::from_millis(1500));
+        assert_eq!(count(host.get("failing")), 1);
+    }
+
+    #[test]
+    fn timer_arguments_are_checked() {
+        let (host, session) = setup();
+        for (code, err) in [
+            ("registerTE(2, 2)", "callback must be a function"),
+            ("registerTE('2', lambda: 1)", "time argument must be a long"),
+            ("registerTE(2)", "not enough arguments for time event"),
+            (
+                "import threading\nerr = []\ndef t():\n    try:\n        registerTE(1, lambda: 1)\n    except Exception as e:\n        err.append(str(e))\nth = threading.Thread(target=t)\nth.start()\nth.join()\nraise Exception(err[0])",
+                "can not create time event on a python created thread",
+            ),
+        ] {
+            let e = script(&host, &session, code).err().expect("error");
+            assert!(e.contains(err), "{code}: {e}");
+        }
+    }
+}

@@ -2,6 +2,7 @@
 
 mod architecture;
 mod bitmaps;
+mod gears_async;
 mod hashes;
 mod keys;
 mod lists;

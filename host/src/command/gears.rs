@@ -516,18 +516,32 @@ fn pyprofile(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
     let session = engine
         .session(&id)
         .ok_or_else(|| rg_err("session does not exists"))?;
-    if stats {
-        let traceback = engine.config().python_attempt_traceback != 0;
-        let text = session
-            .runtime
-            .profile_stats(&session.state, "tottime", traceback)
-            .map_err(rg_err)?;
-        Ok(Reply::bulk(text))
-    } else {
-        session
-            .runtime
-            .profile_reset(&session.state)
-            .map_err(rg_err)?;
-        Ok(Reply::Ok)
+    // Taking the GIL while this thread holds the keyspace could deadlock with a thread that
+    // holds the GIL and waits for the keyspace: the report is built on a thread of its own.
+    if !ctx.may_block() {
+        return Err(rg_err(
+            "Can not run gears inside a multi exec, lua, or when blocking is not allowed",
+        ));
     }
+    let traceback = engine.config().python_attempt_traceback != 0;
+    let (reply, tx) = deferred();
+    let work = move || {
+        let r = if stats {
+            session
+                .runtime
+                .profile_stats(&session.state, "tottime", traceback)
+                .map(Reply::bulk)
+        } else {
+            session
+                .runtime
+                .profile_reset(&session.state)
+                .map(|()| Reply::Ok)
+        };
+        let _ = tx.send(r.unwrap_or_else(|e| Reply::Error(e.into())));
+    };
+    std::thread::Builder::new()
+        .name("gears-pyprofile".into())
+        .spawn(work)
+        .map_err(|e| rg_err(format!("could not read the profile: {e}")))?;
+    Ok(reply)
 }

@@ -6,6 +6,7 @@
 //! `execute` and `atomic`), so the lock order keyspace → GIL holds.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use gears_python::future::{StepError, StepMode, call_step};
 use gears_python::pyo3::exceptions::PyStopIteration;
@@ -307,8 +308,20 @@ impl Runtime for PythonRuntime {
                 .import("threading")
                 .and_then(|t| t.getattr("get_ident")?.call0()?.extract::<u64>())
                 .ok();
+            let running = Arc::new(AtomicBool::new(true));
             if let Some(tid) = thread_id {
-                abort.set_hook(Some(Box::new(move || interrupt_thread(tid))));
+                let running = running.clone();
+                // The hook runs on the aborting thread, which may hold the keyspace and must
+                // not wait for the GIL: the interrupt is raised from a thread of its own.
+                abort.set_hook(Some(Box::new(move || {
+                    let running = running.clone();
+                    let spawned = std::thread::Builder::new()
+                        .name("gears-abort".into())
+                        .spawn(move || interrupt_thread(tid, &running));
+                    if let Err(e) = spawned {
+                        tracing::warn!(error = %e, "could not interrupt python thread");
+                    }
+                })));
             }
             let mut calls = PyCalls {
                 py,
@@ -316,6 +329,14 @@ impl Runtime for PythonRuntime {
                 abort,
             };
             f(&mut calls);
+            // Both under the GIL: an interrupt either sees the execution over, or is pending
+            // now and consumed here (by running a bytecode) rather than hitting the thread's
+            // next code. CPython keeps every thread checking for it while it is pending, and
+            // clearing it with SetAsyncExc(NULL) would leave that check on for good.
+            running.store(false, Ordering::SeqCst);
+            if abort.is_aborted() {
+                let _ = py.run(c"(lambda: None)()", None, None);
+            }
             abort.set_hook(None);
         });
     }
@@ -335,15 +356,23 @@ impl Runtime for PythonRuntime {
 }
 
 /// Raises `gears.forcestopped` in the Python thread `tid` (PyThreadState_SetAsyncExc).
-fn interrupt_thread(tid: u64) {
+fn interrupt_thread(tid: u64, running: &AtomicBool) {
     Python::attach(|py| {
         let exc = gears_python::module::force_stopped_type(py);
-        let r = py.import("ctypes").and_then(|ctypes| {
+        let call = py.import("ctypes").and_then(|ctypes| {
             let api = ctypes.getattr("pythonapi")?;
             let set = api.getattr("PyThreadState_SetAsyncExc")?;
             let ulong = ctypes.getattr("c_ulong")?.call1((tid,))?;
             let obj = ctypes.getattr("py_object")?.call1((exc,))?;
-            set.call1((ulong, obj))
+            Ok((set, ulong, obj))
+        });
+        // Preparing the call runs bytecode (the GIL may change hands); from the check to the
+        // call none runs, so the execution cannot end in between.
+        let r = call.and_then(|(set, ulong, obj)| {
+            if running.load(Ordering::SeqCst) {
+                set.call1((ulong, obj))?;
+            }
+            Ok(())
         });
         if let Err(e) = r {
             tracing::warn!(error = %e, "could not interrupt python thread");
