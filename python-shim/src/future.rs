@@ -597,6 +597,16 @@ mod tests {
     }
 
     #[test]
+    fn coroutines_keep_their_session_across_awaits() {
+        let code = "import asyncio\n\
+                    async def sub(x):\n    await asyncio.sleep(0.01)\n    return x\n\
+                    async def f(r):\n    a, b = await asyncio.gather(sub(1), sub(2))\n    setGearsSession(None)\n    await asyncio.sleep(0)\n    execute('set', 'gathered', a + b)\n    return execute('get', 'gathered')";
+        let (r, host, _) = step_with(code, StepMode::Record, true);
+        assert_eq!(r, Ok("'3'".into()));
+        assert_eq!(host.get("gathered").as_deref(), Some("3"));
+    }
+
+    #[test]
     fn is_async_allow_only_inside_steps() {
         let (host, session) = setup();
         script(&host, &session, "assert not isAsyncAllow()").expect("top level");

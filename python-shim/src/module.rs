@@ -230,6 +230,7 @@ impl FlatExecution {
         arg: &Bound<'_, PyAny>,
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Py<PyAny>> {
+        follow_task(py);
         let args = plan::parse_run(&self.plan.reader, arg, kwargs)?;
         let plan = self.plan.clone_ref(py);
         let nested = context::with_current(move |c| {
@@ -258,6 +259,7 @@ impl FlatExecution {
     /// `register(**kwargs)`: collected by the running script; returns the registration id.
     #[pyo3(signature = (**kwargs))]
     fn register(&mut self, py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<String> {
+        follow_task(py);
         let args = plan::parse_register(&self.plan.reader, kwargs)?;
         let mut plan = self.plan.clone_ref(py);
         let host = context::current_host()
@@ -280,7 +282,8 @@ impl FlatExecution {
 /// `gearsCtx(reader, desc=None)`: a new builder.
 #[pyfunction]
 #[pyo3(name = "gearsCtx", signature = (*args))]
-fn gears_ctx(args: &Bound<'_, PyTuple>) -> PyResult<FlatExecution> {
+fn gears_ctx(py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<FlatExecution> {
+    follow_task(py);
     if args.is_empty() || args.len() > 2 {
         return Err(gears_error("wrong number of args to gearsCtx"));
     }
@@ -327,6 +330,7 @@ fn arg_bytes(v: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
 #[pyfunction]
 #[pyo3(name = "executeCommand", signature = (*args))]
 fn execute_command(py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+    follow_task(py);
     if args.is_empty() {
         return Ok(PyList::empty(py).into_any().unbind());
     }
@@ -366,7 +370,12 @@ fn parse_level(v: &Bound<'_, PyAny>) -> PyResult<LogLevel> {
 /// `log(message, level='notice')`.
 #[pyfunction]
 #[pyo3(signature = (*args, **kwargs))]
-fn log(args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+fn log(
+    py: Python<'_>,
+    args: &Bound<'_, PyTuple>,
+    kwargs: Option<&Bound<'_, PyDict>>,
+) -> PyResult<()> {
+    follow_task(py);
     if args.is_empty() || args.len() > 2 {
         return Err(gears_error("log function must get a log message as input"));
     }
@@ -401,6 +410,7 @@ fn log(args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResul
 #[pyfunction]
 #[pyo3(name = "config_get", signature = (*args))]
 fn config_get(py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+    follow_task(py);
     if args.len() != 1 {
         return Err(gears_error(
             "get_config function must get a single key input",
@@ -448,7 +458,8 @@ fn is_async_allow() -> bool {
 /// `isInAtomicBlock()`.
 #[pyfunction]
 #[pyo3(name = "isInAtomicBlock")]
-fn is_in_atomic_block() -> bool {
+fn is_in_atomic_block(py: Python<'_>) -> bool {
+    follow_task(py);
     context::with_current(|c| c.is_some_and(|c| c.atomic_depth > 0))
 }
 
@@ -459,6 +470,7 @@ pub struct Atomic;
 #[pymethods]
 impl Atomic {
     fn __enter__(slf: Py<Self>, py: Python<'_>) -> PyResult<Py<Self>> {
+        follow_task(py);
         let host = context::with_current(|c| match c {
             None => Err(gears_error("Can not use atomic outside of a gears context")),
             Some(c) if c.atomic_depth > 0 => Err(gears_error("Already inside an atomic block")),
@@ -532,6 +544,7 @@ fn gears_future_ctx(py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<Fu
 #[pyfunction]
 #[pyo3(name = "registerTimeEvent", signature = (*args))]
 fn register_time_event(py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<bool> {
+    follow_task(py);
     if args.len() < 2 || args.len() > 3 {
         return Err(gears_error("not enough arguments for time event"));
     }
@@ -604,6 +617,7 @@ impl ExecutionSession {
 #[pyfunction]
 #[pyo3(name = "getGearsSession")]
 fn get_gears_session(py: Python<'_>) -> PyResult<Py<PyAny>> {
+    follow_task(py);
     Ok(match ExecutionSession::current() {
         Some(s) => Py::new(py, s)?.into_any(),
         None => py.None(),
@@ -628,6 +642,41 @@ fn set_gears_session(py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<()> 
     let ctx = s.borrow().context(py);
     context::adopt(ctx);
     Ok(())
+}
+
+static SESSION_VAR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// On a thread that runs no step or script (the asyncio loop thread, user threads), Python code
+/// runs in the session of its asyncio task: `GearsSession(s)` (used by `runCoroutine` and by
+/// the gears futures' callbacks) also sets the prelude's `_gearsSessionVar`, which asyncio
+/// keeps per task, and the API functions follow it. So a coroutine keeps its session across
+/// any `await` (gather, tasks, events), whatever ran on the loop thread in between.
+fn follow_task(py: Python<'_>) {
+    if !context::with_current(|c| c.is_none_or(|c| c.adopted)) {
+        return;
+    }
+    let var = SESSION_VAR.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+        let globals = crate::base_globals(py).map_err(|e| gears_error(&e.to_string()))?;
+        globals
+            .bind(py)
+            .get_item("_gearsSessionVar")?
+            .map(Bound::unbind)
+            .ok_or_else(|| gears_error("_gearsSessionVar is missing"))
+    });
+    let Ok(var) = var else { return };
+    let Ok(s) = var.call_method0(py, "get") else {
+        return;
+    };
+    let Ok(s) = s.bind(py).cast::<ExecutionSession>() else {
+        return;
+    };
+    let s = s.borrow();
+    let same = context::with_current(|c| {
+        c.is_some_and(|c| c.session_id == s.id && Arc::ptr_eq(&c.host, &s.host))
+    });
+    if !same {
+        context::adopt(s.context(py));
+    }
 }
 
 /// Starts a nested execution and returns the future its `[results, errors]` resolve.

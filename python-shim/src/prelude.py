@@ -9,6 +9,7 @@
 
 import copy
 import asyncio
+import contextvars
 import cProfile
 import pstats
 import io
@@ -209,6 +210,11 @@ GearsConfigGet = _deprecated('GearsConfigGet', 'gearsConfigGet', gearsConfigGet)
 # process. Coroutines returned by step callbacks run here through runCoroutine, with the
 # session of their step; futures of the loop remember the session that created them.
 
+# The session of the running asyncio task (asyncio keeps context variables per task): the
+# gears API functions called on the loop thread follow it.
+_gearsSessionVar = contextvars.ContextVar('gearsSession', default=None)
+
+
 class GearsSession():
     '''Runs a block of code in gears session `s` (on threads that have no session).'''
 
@@ -216,11 +222,13 @@ class GearsSession():
         self.s = s
 
     def __enter__(self):
+        self.token = _gearsSessionVar.set(self.s)
         setGearsSession(self.s)
         return self
 
     def __exit__(self, exc_type, exc_value, traceback):
-        setGearsSession(None)
+        _gearsSessionVar.reset(self.token)
+        setGearsSession(_gearsSessionVar.get())
 
 
 class GearsFuture(Future):
