@@ -6,8 +6,13 @@
 //! [`Host`] trait gears-host implements. Python code always runs inside a [`context::Context`]
 //! that says which host and session it serves.
 //!
+//! Asynchronous steps ([`future`]): coroutines run on one asyncio event loop thread (the
+//! prelude's `loop`); a step waiting for a coroutine or a `gearsFuture()` waits without the GIL.
+//! `run()` inside running code starts a nested execution through [`Host::start_run`]. Timers
+//! (`registerTE`) run on one timer thread ([`timers`]); session profilers are in [`profile`].
+//!
 //! Lock order (the host's rule): keyspace, then GIL. Every call from Python into the host
-//! (`execute`, `atomic`) releases the GIL first.
+//! (`execute`, `atomic`, `start_run`) releases the GIL first.
 //!
 //! This crate never depends on gears-host.
 

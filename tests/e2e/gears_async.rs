@@ -188,6 +188,21 @@ async fn async_coroutines_execute_commands_in_their_session() -> anyhow::Result<
 }
 
 #[tokio::test]
+async fn async_coroutines_keep_their_session_across_gather() -> anyhow::Result<()> {
+    let srv = TestServer::start().await?;
+    let mut c = srv.client().await?;
+    let code = "import asyncio\n\
+                async def part(x):\n    await asyncio.sleep(0.01)\n    return execute('incr', 'parts')\n\
+                async def c(r):\n    done = await asyncio.gather(part(1), part(2), part(3))\n    return [sorted(done), execute('get', 'parts'), len(GB().gearsCtx.__class__.__name__)]\n\
+                GB('ShardsIDReader').map(c).run()";
+    assert_eq!(
+        pyexec(&mut c, code).await?,
+        (strs(&["[[1, 2, 3], '3', 15]"]), vec![])
+    );
+    Ok(())
+}
+
+#[tokio::test]
 async fn future_continued_from_another_thread_is_the_step_result() -> anyhow::Result<()> {
     let srv = TestServer::start().await?;
     let mut c = srv.client().await?;
