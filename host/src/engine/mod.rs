@@ -9,6 +9,7 @@
 
 pub mod backend;
 pub mod execution;
+mod nested;
 pub mod plan;
 pub mod reader;
 pub mod registration;
@@ -338,7 +339,9 @@ impl Engine {
         if max > 0 {
             let max = usize::try_from(max).unwrap_or(usize::MAX);
             while st.live >= max {
-                let Some(old) = st.fifo.pop_front() else { break };
+                let Some(old) = st.fifo.pop_front() else {
+                    break;
+                };
                 let Some(finished) = st.executions.get(&old).map(|e| e.status().is_finished())
                 else {
                     continue;
@@ -379,6 +382,8 @@ impl Engine {
         let mut read_time = std::time::Duration::ZERO;
         let mut step_time = Vec::new();
         let mut aborted: Option<String> = None;
+        let keep = exec.state.lock().natives.is_some();
+        let mut kept = Vec::new();
         session
             .runtime
             .enter(&session.state, api, &exec.abort, &mut |calls| {
@@ -414,6 +419,9 @@ impl Engine {
                 };
                 let produced = executor.run(reader, calls);
                 outcome.results = produced.results.iter().map(|r| calls.to_reply(r)).collect();
+                if keep {
+                    kept = produced.results;
+                }
                 outcome.errors = produced.errors;
                 read_time = produced.read_time;
                 step_time = produced.step_time;
@@ -432,6 +440,9 @@ impl Engine {
         };
         {
             let mut st = exec.state.lock();
+            if keep {
+                st.natives = Some(kept);
+            }
             st.total = started.elapsed();
             st.read = read_time;
             for (op, t) in step_time.iter().enumerate() {
@@ -458,7 +469,9 @@ impl Engine {
             st.live = st.live.saturating_sub(1);
         }
         if st.fifo.len() > 2 * st.live + 64 {
-            let State { fifo, executions, .. } = &mut *st;
+            let State {
+                fifo, executions, ..
+            } = &mut *st;
             fifo.retain(|x| executions.contains_key(x));
         }
     }
