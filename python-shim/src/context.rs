@@ -10,6 +10,7 @@ use std::sync::Arc;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+use crate::future::StepScope;
 use crate::plan::{PlanSpec, RegisterArgs, RunArgs};
 
 /// A reply from the host, in a form the Python API converts to Python values.
@@ -46,6 +47,9 @@ pub enum LogLevel {
     Warning,
 }
 
+/// Called once with a nested execution's results (the Python records) and error strings.
+pub type RunDone = Box<dyn FnOnce(Vec<Py<PyAny>>, Vec<String>) + Send>;
+
 /// What the Python API needs from the server. Implemented by gears-host.
 pub trait Host: Send + Sync {
     /// Runs a Redis command as the session's owner and returns its reply. Called without the
@@ -64,6 +68,20 @@ pub trait Host: Send + Sync {
     fn atomic_enter(&self);
     /// Releases the keyspace after an `atomic()` block.
     fn atomic_exit(&self);
+    /// Starts an execution of `plan` from inside running code (`run()` in a step, a coroutine
+    /// or a timer) and calls `done` when it finishes, on another thread. Called with the GIL
+    /// held; implementations release it before taking server locks.
+    ///
+    /// # Errors
+    /// The text `run()` raises when the execution cannot start.
+    fn start_run(&self, plan: PlanSpec, args: RunArgs, done: RunDone) -> Result<(), String> {
+        let _ = (plan, args, done);
+        Err("Can not run an execution from here".to_string())
+    }
+    /// Whether the server still runs (timers of a stopped server stop).
+    fn alive(&self) -> bool {
+        true
+    }
 }
 
 /// Where a top-level script's `run()` and `register()` calls go.
@@ -91,6 +109,31 @@ pub struct Context {
     pub async_allowed: bool,
     /// Nesting depth of `atomic()` blocks (0 or 1).
     pub atomic_depth: u32,
+    /// The session's cProfile profiler, enabled around each step callback (ProfileExecutions).
+    pub profiler: Option<Arc<crate::profile::Profiler>>,
+    /// The step callback running now: `gearsFuture()` ties its future to it.
+    pub step: Option<StepScope>,
+    /// Installed by `setGearsSession(s)` on a thread that had no context (the asyncio loop
+    /// thread, user threads); only such contexts are replaced or removed by it.
+    pub adopted: bool,
+}
+
+impl Context {
+    /// A context for code of session `session_id` (globals `session`), outside any step.
+    pub fn new(host: Arc<dyn Host>, session_id: &str, session: Option<Py<PyDict>>) -> Context {
+        Context {
+            host,
+            session,
+            session_id: session_id.to_string(),
+            script: None,
+            in_step: false,
+            async_allowed: false,
+            atomic_depth: 0,
+            profiler: None,
+            step: None,
+            adopted: false,
+        }
+    }
 }
 
 thread_local! {
@@ -106,6 +149,42 @@ pub fn enter<R>(ctx: Context, f: impl FnOnce() -> R) -> (R, Context) {
         .with(|c| std::mem::replace(&mut *c.borrow_mut(), prev))
         .expect("the context entered above is still set");
     (r, ctx)
+}
+
+/// `setGearsSession(s)`: makes `ctx` this thread's context unless the thread runs inside a
+/// context the host entered (which keeps its own). Replaces an earlier adopted context.
+pub fn adopt(mut ctx: Context) {
+    ctx.adopted = true;
+    let old = CURRENT.with(|c| {
+        let mut cur = c.borrow_mut();
+        if cur.as_ref().is_some_and(|c| !c.adopted) {
+            return None;
+        }
+        cur.replace(ctx)
+    });
+    release(old);
+}
+
+/// `setGearsSession(None)`: removes this thread's adopted context, if it has one.
+pub fn unadopt() {
+    let old = CURRENT.with(|c| {
+        let mut cur = c.borrow_mut();
+        if cur.as_ref().is_some_and(|c| c.adopted) {
+            cur.take()
+        } else {
+            None
+        }
+    });
+    release(old);
+}
+
+/// Ends what a dropped context still holds (an `atomic()` block left open).
+fn release(ctx: Option<Context>) {
+    if let Some(ctx) = ctx
+        && ctx.atomic_depth > 0
+    {
+        ctx.host.atomic_exit();
+    }
 }
 
 /// Calls `f` with the current context, if there is one.

@@ -6,8 +6,13 @@
 //! [`Host`] trait gears-host implements. Python code always runs inside a [`context::Context`]
 //! that says which host and session it serves.
 //!
+//! Asynchronous steps ([`future`]): coroutines run on one asyncio event loop thread (the
+//! prelude's `loop`); a step waiting for a coroutine or a `gearsFuture()` waits without the GIL.
+//! `run()` inside running code starts a nested execution through [`Host::start_run`]. Timers
+//! (`registerTE`) run on one timer thread ([`timers`]); session profilers are in [`profile`].
+//!
 //! Lock order (the host's rule): keyspace, then GIL. Every call from Python into the host
-//! (`execute`, `atomic`) releases the GIL first.
+//! (`execute`, `atomic`, `start_run`) releases the GIL first.
 //!
 //! This crate never depends on gears-host.
 
@@ -15,9 +20,14 @@ pub mod alloc;
 pub mod context;
 pub mod convert;
 pub mod error;
+pub mod future;
 pub mod module;
 pub mod packages;
 pub mod plan;
+pub mod profile;
+#[cfg(test)]
+mod testing;
+pub mod timers;
 
 use std::ffi::CString;
 use std::sync::Arc;
@@ -27,7 +37,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyDict;
 
-pub use context::{Context, Host, HostReply, LogLevel, ScriptOutcome};
+pub use context::{Context, Host, HostReply, LogLevel, RunDone, ScriptOutcome};
 pub use error::format_error;
 
 /// The Python prelude (`GearsBuilder`, `GB`, `execute`, ...), run once into the base globals.
@@ -43,7 +53,7 @@ pub enum PythonError {
     Init(String),
 }
 
-fn base_globals(py: Python<'_>) -> Result<&Py<PyDict>, PythonError> {
+pub(crate) fn base_globals(py: Python<'_>) -> Result<&Py<PyDict>, PythonError> {
     BASE_GLOBALS.get_or_try_init(py, || {
         let build = || -> PyResult<Py<PyDict>> {
             module::install(py)?;
@@ -106,13 +116,30 @@ pub fn init() -> Result<(), PythonError> {
     Python::attach(|py| base_globals(py).map(|_| ()))
 }
 
-/// One session's Python state: its globals dict.
+/// One session's Python state: its globals dict and its profiler.
 #[derive(Debug)]
 pub struct Session {
     /// Session id.
     pub id: String,
     /// The globals every callback of the session shares.
     pub globals: Py<PyDict>,
+    /// Its profiler, enabled around step callbacks while ProfileExecutions is on (RG.PYPROFILE
+    /// reads and resets it).
+    pub profiler: parking_lot::Mutex<Arc<profile::Profiler>>,
+}
+
+/// Calls a function of the prelude (base globals) with `args`.
+fn prelude_call<'py>(
+    py: Python<'py>,
+    name: &str,
+    args: impl pyo3::call::PyCallArgs<'py>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let base = base_globals(py).map_err(|e| module::gears_error(&e.to_string()))?;
+    let f = base
+        .bind(py)
+        .get_item(name)?
+        .ok_or_else(|| module::gears_error(&format!("{name} is missing")))?;
+    f.call1(args)
 }
 
 impl Session {
@@ -128,12 +155,72 @@ impl Session {
                 .bind(py)
                 .copy()
                 .map_err(|e| PythonError::Init(format_error(py, &e, true)))?;
+            let profiler = profile::Profiler::new(py)
+                .map_err(|e| PythonError::Init(format_error(py, &e, true)))?;
             Ok(Session {
                 id: id.to_string(),
                 globals: globals.unbind(),
+                profiler: parking_lot::Mutex::new(Arc::new(profiler)),
             })
         })
     }
+
+    /// RG.PYPROFILE STATS: the pstats report of the session's profiler, sorted by `order`.
+    ///
+    /// # Errors
+    /// The Python error text (pstats raises `TypeError` when nothing was profiled).
+    pub fn profile_stats(&self, order: &str, attempt_traceback: bool) -> Result<String, String> {
+        let p = self.profiler.lock().clone();
+        Python::attach(|py| {
+            p.report(py, order)
+                .map_err(|e| format_error(py, &e, attempt_traceback))
+        })
+    }
+
+    /// RG.PYPROFILE RESET: replaces the session's profiler with a fresh one.
+    ///
+    /// # Errors
+    /// The Python error text if cProfile fails.
+    pub fn profile_reset(&self) -> Result<(), String> {
+        Python::attach(|py| {
+            let p = profile::Profiler::new(py).map_err(|e| format_error(py, &e, true))?;
+            let old = std::mem::replace(&mut *self.profiler.lock(), Arc::new(p));
+            drop(old);
+            Ok(())
+        })
+    }
+}
+
+/// How an execution runs its steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExecOptions {
+    /// Whether steps may go asynchronous (coroutines, futures; `isAsyncAllow()`).
+    pub async_allowed: bool,
+    /// Whether the session's profiler is enabled around step callbacks (ProfileExecutions).
+    pub profile: bool,
+}
+
+/// Runs `f` with the GIL, in an execution context of `session`: the code `f` calls is inside
+/// steps (`isAsyncAllow()`, `gearsFuture()`, `call_step` futures and coroutines).
+pub fn enter_execution<R>(
+    host: Arc<dyn Host>,
+    session: &Session,
+    opts: ExecOptions,
+    f: impl FnOnce(Python<'_>) -> R,
+) -> R {
+    Python::attach(|py| {
+        let mut ctx = Context::new(host, &session.id, Some(session.globals.clone_ref(py)));
+        ctx.in_step = true;
+        ctx.async_allowed = opts.async_allowed;
+        if opts.profile {
+            ctx.profiler = Some(session.profiler.lock().clone());
+        }
+        let (r, ctx) = context::enter(ctx, || f(py));
+        if ctx.atomic_depth > 0 {
+            ctx.host.atomic_exit();
+        }
+        r
+    })
 }
 
 /// Runs a top-level script in `session`, collecting its `run()` and `register()` calls.
@@ -152,15 +239,8 @@ pub fn run_script(
     pin_thread_state();
     Python::attach(|py| {
         let globals = session.globals.clone_ref(py);
-        let ctx = Context {
-            host,
-            session: Some(globals.clone_ref(py)),
-            session_id: session.id.clone(),
-            script: Some(ScriptOutcome::default()),
-            in_step: false,
-            async_allowed: false,
-            atomic_depth: 0,
-        };
+        let mut ctx = Context::new(host, &session.id, Some(globals.clone_ref(py)));
+        ctx.script = Some(ScriptOutcome::default());
         let (res, ctx) = context::enter(ctx, || py.run(&code, Some(globals.bind(py)), None));
         if ctx.atomic_depth > 0 {
             ctx.host.atomic_exit();
@@ -174,47 +254,9 @@ pub fn run_script(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
-    use std::sync::atomic::{AtomicU64, Ordering};
-
     use super::*;
     use crate::plan::{RunArg, StepKind};
-
-    #[derive(Default)]
-    struct FakeHost {
-        ids: AtomicU64,
-        logs: Mutex<Vec<String>>,
-        commands: Mutex<Vec<Vec<Vec<u8>>>>,
-    }
-
-    impl Host for FakeHost {
-        fn execute(&self, argv: Vec<Vec<u8>>) -> HostReply {
-            self.commands.lock().unwrap().push(argv.clone());
-            match argv[0].as_slice() {
-                b"get" => HostReply::Bulk(b"v".to_vec()),
-                b"bad" => HostReply::Error("ERR nope".into()),
-                _ => HostReply::Array(vec![HostReply::Int(1), HostReply::Nil]),
-            }
-        }
-        fn log(&self, _level: LogLevel, msg: &str) {
-            self.logs.lock().unwrap().push(msg.to_string());
-        }
-        fn config_get(&self, key: &str) -> Option<String> {
-            (key == "k").then(|| "v".to_string())
-        }
-        fn attempt_traceback(&self) -> bool {
-            true
-        }
-        fn next_plan_id(&self) -> String {
-            format!(
-                "{}-{}",
-                "0".repeat(40),
-                self.ids.fetch_add(1, Ordering::SeqCst)
-            )
-        }
-        fn atomic_enter(&self) {}
-        fn atomic_exit(&self) {}
-    }
+    use crate::testing::FakeHost;
 
     fn run(code: &str) -> (Result<ScriptOutcome, String>, Arc<FakeHost>) {
         init().expect("python starts");
@@ -283,14 +325,14 @@ mod tests {
     #[test]
     fn execute_converts_replies_and_raises_errors() {
         let (r, host) = run(
-            "assert execute('get', 'k') == 'v'\nassert execute('x', 1, b'\\x00') == [1, None]\n\
+            "execute('set', 'k', 'v')\nassert execute('get', 'k') == 'v'\nassert execute('x', 1, b'\\x00') == [1, None]\n\
              try:\n    execute('bad')\n    raise Exception('no')\nexcept Exception as e:\n    assert str(e) == 'ERR nope', str(e)\n\
              assert execute() == []\nlog('hi')\nassert configGet('k') == 'v' and gearsConfigGet('z', 3) == 3",
         );
         r.expect("script runs");
         let cmds = host.commands.lock().unwrap();
         assert_eq!(
-            cmds[1],
+            cmds[2],
             vec![b"x".to_vec(), b"1".to_vec(), b"\x00".to_vec()]
         );
         assert_eq!(host.logs.lock().unwrap().as_slice(), ["hi"]);

@@ -9,9 +9,13 @@ use pyo3::types::{
     PyByteArray, PyBytes, PyDict, PyFunction, PyInt, PyList, PyString, PyTuple, PyType,
 };
 
-use crate::context::{self, HostReply, LogLevel};
+use std::sync::Arc;
+
+use crate::context::{self, Host, HostReply, LogLevel, RunDone};
 use crate::convert::reply_to_py;
+use crate::future::{self, Future};
 use crate::plan::{self, PlanSpec, StepKind, StepSpec};
+use crate::timers;
 
 static GEARS_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static GEARS_FLAT_ERROR: PyOnceLock<Py<PyType>> = PyOnceLock::new();
@@ -219,7 +223,9 @@ impl FlatExecution {
         Ok(())
     }
 
-    /// `run(arg, **kwargs)`: collected by the running script; one per script.
+    /// `run(arg, **kwargs)`: at the top level of a script, collected (one per script); inside
+    /// running code (a step, a coroutine, a timer), starts the execution at once and returns a
+    /// future resolved with `[results, errors]` when it finishes.
     #[pyo3(signature = (arg, **kwargs))]
     fn run(
         &mut self,
@@ -227,18 +233,17 @@ impl FlatExecution {
         arg: &Bound<'_, PyAny>,
         kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Py<PyAny>> {
+        follow_task(py);
         let args = plan::parse_run(&self.plan.reader, arg, kwargs)?;
         let plan = self.plan.clone_ref(py);
-        context::with_current(|c| {
+        let nested = context::with_current(move |c| {
             let Some(c) = c else {
                 return Err(gears_error(
                     "Can not run an execution outside of a gears context",
                 ));
             };
             let Some(script) = c.script.as_mut() else {
-                return Err(gears_error(
-                    "run() is only supported at the top level of an RG.PYEXECUTE script",
-                ));
+                return Ok(Some((c.host.clone(), plan, args)));
             };
             if script.run.is_some() {
                 return Err(gears_error(
@@ -246,14 +251,18 @@ impl FlatExecution {
                 ));
             }
             script.run = Some((plan, args));
-            Ok(())
+            Ok(None)
         })?;
-        Ok(py.None())
+        match nested {
+            None => Ok(py.None()),
+            Some((host, plan, args)) => start_nested_run(py, host, plan, args),
+        }
     }
 
     /// `register(**kwargs)`: collected by the running script; returns the registration id.
     #[pyo3(signature = (**kwargs))]
     fn register(&mut self, py: Python<'_>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<String> {
+        follow_task(py);
         let args = plan::parse_register(&self.plan.reader, kwargs)?;
         let mut plan = self.plan.clone_ref(py);
         let host = context::current_host()
@@ -276,7 +285,8 @@ impl FlatExecution {
 /// `gearsCtx(reader, desc=None)`: a new builder.
 #[pyfunction]
 #[pyo3(name = "gearsCtx", signature = (*args))]
-fn gears_ctx(args: &Bound<'_, PyTuple>) -> PyResult<FlatExecution> {
+fn gears_ctx(py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<FlatExecution> {
+    follow_task(py);
     if args.is_empty() || args.len() > 2 {
         return Err(gears_error("wrong number of args to gearsCtx"));
     }
@@ -323,6 +333,7 @@ fn arg_bytes(v: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
 #[pyfunction]
 #[pyo3(name = "executeCommand", signature = (*args))]
 fn execute_command(py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+    follow_task(py);
     if args.is_empty() {
         return Ok(PyList::empty(py).into_any().unbind());
     }
@@ -362,7 +373,12 @@ fn parse_level(v: &Bound<'_, PyAny>) -> PyResult<LogLevel> {
 /// `log(message, level='notice')`.
 #[pyfunction]
 #[pyo3(signature = (*args, **kwargs))]
-fn log(args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
+fn log(
+    py: Python<'_>,
+    args: &Bound<'_, PyTuple>,
+    kwargs: Option<&Bound<'_, PyDict>>,
+) -> PyResult<()> {
+    follow_task(py);
     if args.is_empty() || args.len() > 2 {
         return Err(gears_error("log function must get a log message as input"));
     }
@@ -397,6 +413,7 @@ fn log(args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResul
 #[pyfunction]
 #[pyo3(name = "config_get", signature = (*args))]
 fn config_get(py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+    follow_task(py);
     if args.len() != 1 {
         return Err(gears_error(
             "get_config function must get a single key input",
@@ -444,7 +461,8 @@ fn is_async_allow() -> bool {
 /// `isInAtomicBlock()`.
 #[pyfunction]
 #[pyo3(name = "isInAtomicBlock")]
-fn is_in_atomic_block() -> bool {
+fn is_in_atomic_block(py: Python<'_>) -> bool {
+    follow_task(py);
     context::with_current(|c| c.is_some_and(|c| c.atomic_depth > 0))
 }
 
@@ -455,6 +473,7 @@ pub struct Atomic;
 #[pymethods]
 impl Atomic {
     fn __enter__(slf: Py<Self>, py: Python<'_>) -> PyResult<Py<Self>> {
+        follow_task(py);
         let host = context::with_current(|c| match c {
             None => Err(gears_error("Can not use atomic outside of a gears context")),
             Some(c) if c.atomic_depth > 0 => Err(gears_error("Already inside an atomic block")),
@@ -512,43 +531,205 @@ fn override_reply(args: &Bound<'_, PyTuple>) -> PyResult<()> {
     Err(gears_error("Can not get command ctx"))
 }
 
-/// `gearsFuture()`: futures need an asynchronous step.
+/// `gearsFuture()`: a future tied to the record of the running step (see [`future`]).
 #[pyfunction]
 #[pyo3(name = "gearsFutureCtx", signature = (*args))]
-fn gears_future_ctx(args: &Bound<'_, PyTuple>) -> PyResult<()> {
+fn gears_future_ctx(py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<Future>> {
     if !args.is_empty() {
         return Err(gears_error("Future gets no arguments"));
     }
-    Err(gears_error(
-        "Future object can only be created inside certain execution steps",
-    ))
+    future::create(py)
 }
 
-/// `registerTE(seconds, callback[, keyName])`: timer events.
+/// `registerTE(seconds, callback[, keyName])`: calls `callback()` every `seconds` seconds on the
+/// timer thread, in the session's globals; with `keyName`, only if no key of that name exists
+/// (returns False otherwise), and until that key is deleted (see [`timers`]).
 #[pyfunction]
 #[pyo3(name = "registerTimeEvent", signature = (*args))]
-fn register_time_event(args: &Bound<'_, PyTuple>) -> PyResult<bool> {
+fn register_time_event(py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<bool> {
+    follow_task(py);
     if args.len() < 2 || args.len() > 3 {
         return Err(gears_error("not enough arguments for time event"));
     }
-    if args.get_item(0)?.cast::<PyInt>().is_err() {
+    let callback = args.get_item(1)?;
+    check_fn(&callback, "callback must be a function")?;
+    let seconds = args.get_item(0)?;
+    if seconds.cast::<PyInt>().is_err() {
         return Err(gears_error("time argument must be a long"));
     }
-    check_fn(&args.get_item(1)?, "callback must be a function")?;
-    Err(gears_error("time events are not supported yet"))
+    let seconds: i64 = seconds
+        .extract()
+        .map_err(|_| gears_error("time argument must be a long"))?;
+    let key = match args.get_item(2) {
+        Ok(k) => k
+            .cast::<PyString>()
+            .ok()
+            .map(|k| k.to_string().into_bytes()),
+        Err(_) => None,
+    };
+    let Some(session) = ExecutionSession::current() else {
+        return Err(gears_error(
+            "can not create time event on a python created thread",
+        ));
+    };
+    timers::register(py, session, seconds, callback.unbind(), key)
 }
 
-/// `getGearsSession()`: the current session's id.
+/// A session as Python code holds it (`getGearsSession()`, the `s` of `runCoroutine`): enough
+/// to run code of that session on another thread (`setGearsSession(s)`).
+#[pyclass(name = "PyExecutionSession", module = "redisgears")]
+pub struct ExecutionSession {
+    pub(crate) host: Arc<dyn Host>,
+    pub(crate) globals: Option<Py<PyDict>>,
+    pub(crate) id: String,
+}
+
+impl ExecutionSession {
+    /// The session of this thread's context, if any.
+    pub fn current() -> Option<ExecutionSession> {
+        context::with_current(|c| {
+            c.map(|c| ExecutionSession {
+                host: c.host.clone(),
+                globals: c
+                    .session
+                    .as_ref()
+                    .map(|g| Python::attach(|py| g.clone_ref(py))),
+                id: c.session_id.clone(),
+            })
+        })
+    }
+
+    /// A context (outside any step) running code of this session.
+    pub(crate) fn context(&self, py: Python<'_>) -> context::Context {
+        context::Context::new(
+            self.host.clone(),
+            &self.id,
+            self.globals.as_ref().map(|g| g.clone_ref(py)),
+        )
+    }
+}
+
+#[pymethods]
+impl ExecutionSession {
+    fn __repr__(&self) -> String {
+        format!("<gears session {}>", self.id)
+    }
+}
+
+/// `getGearsSession()`: the current session, or None on a thread without one.
 #[pyfunction]
 #[pyo3(name = "getGearsSession")]
-fn get_gears_session() -> Option<String> {
-    context::with_current(|c| c.map(|c| c.session_id.clone()))
+fn get_gears_session(py: Python<'_>) -> PyResult<Py<PyAny>> {
+    follow_task(py);
+    Ok(match ExecutionSession::current() {
+        Some(s) => Py::new(py, s)?.into_any(),
+        None => py.None(),
+    })
 }
 
-/// `setGearsSession(s)`: accepted for compatibility (sessions follow the calling context).
+/// `setGearsSession(s)`: runs this thread's following code in session `s` (None: in no
+/// session). Threads running a step or script keep their own session.
 #[pyfunction]
-#[pyo3(name = "setGearsSession", signature = (*_args))]
-fn set_gears_session(_args: &Bound<'_, PyTuple>) {}
+#[pyo3(name = "setGearsSession", signature = (*args))]
+fn set_gears_session(py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
+    let s = match args.get_item(0) {
+        Ok(s) if !s.is_none() => s,
+        _ => {
+            context::unadopt();
+            return Ok(());
+        }
+    };
+    let s = s
+        .cast::<ExecutionSession>()
+        .map_err(|_| gears_error("given argument is not a gears session"))?;
+    let ctx = s.borrow().context(py);
+    context::adopt(ctx);
+    Ok(())
+}
+
+static SESSION_VAR: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// On a thread that runs no step or script (the asyncio loop thread, user threads), Python code
+/// runs in the session of its asyncio task: `GearsSession(s)` (used by `runCoroutine` and by
+/// the gears futures' callbacks) also sets the prelude's `_gearsSessionVar`, which asyncio
+/// keeps per task, and the API functions follow it. So a coroutine keeps its session across
+/// any `await` (gather, tasks, events), whatever ran on the loop thread in between.
+fn follow_task(py: Python<'_>) {
+    if !context::with_current(|c| c.is_none_or(|c| c.adopted)) {
+        return;
+    }
+    let var = SESSION_VAR.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+        let globals = crate::base_globals(py).map_err(|e| gears_error(&e.to_string()))?;
+        globals
+            .bind(py)
+            .get_item("_gearsSessionVar")?
+            .map(Bound::unbind)
+            .ok_or_else(|| gears_error("_gearsSessionVar is missing"))
+    });
+    let Ok(var) = var else { return };
+    let Ok(s) = var.call_method0(py, "get") else {
+        return;
+    };
+    let Ok(s) = s.bind(py).cast::<ExecutionSession>() else {
+        return;
+    };
+    let s = s.borrow();
+    let same = context::with_current(|c| {
+        c.is_some_and(|c| c.session_id == s.id && Arc::ptr_eq(&c.host, &s.host))
+    });
+    if !same {
+        context::adopt(s.context(py));
+    }
+}
+
+/// Starts a nested execution and returns the future its `[results, errors]` resolve.
+fn start_nested_run(
+    py: Python<'_>,
+    host: Arc<dyn Host>,
+    plan: PlanSpec,
+    args: plan::RunArgs,
+) -> PyResult<Py<PyAny>> {
+    let globals = crate::base_globals(py).map_err(|e| gears_error(&e.to_string()))?;
+    let globals = globals.bind(py);
+    let get = |name: &str| -> PyResult<Bound<'_, PyAny>> {
+        globals
+            .get_item(name)?
+            .ok_or_else(|| gears_error(&format!("{name} is missing")))
+    };
+    let fut = get("createFuture")?.call0()?;
+    let set_results = get("setFutureResults")?.unbind();
+    let target = fut.clone().unbind();
+    let done: RunDone = Box::new(move |results, errors| {
+        Python::attach(|py| {
+            let r = PyList::new(py, results).and_then(|results| {
+                let errors = PyList::new(py, errors)?;
+                let both = PyList::new(py, [results.into_any(), errors.into_any()])?;
+                set_results.call1(py, (target, both))
+            });
+            if let Err(e) = r {
+                tracing::warn!(error = %e, "could not resolve a run() future");
+            }
+        });
+    });
+    if context::with_current(|c| c.is_some_and(|c| c.step.is_some())) {
+        // Inside a step callback: start it once the callback returned, so that it can continue
+        // a future the callback returns (as RedisGears, which queues the new execution).
+        let set_exception = get("setFutureException")?.unbind();
+        let target = fut.clone().unbind();
+        future::after_step(
+            py,
+            Box::new(move |py| {
+                if let Err(e) = host.start_run(plan, args, done) {
+                    let _ = set_exception.call1(py, (target, e));
+                }
+            }),
+        );
+    } else {
+        host.start_run(plan, args, done)
+            .map_err(|e| gears_error(&e))?;
+    }
+    Ok(fut.unbind())
+}
 
 /// `registerGearsThread()`: accepted for compatibility.
 #[pyfunction]
@@ -568,6 +749,8 @@ pub fn install(py: Python<'_>) -> PyResult<Bound<'_, PyModule>> {
     let m = PyModule::new(py, "redisgears")?;
     m.add_class::<FlatExecution>()?;
     m.add_class::<Atomic>()?;
+    m.add_class::<Future>()?;
+    m.add_class::<ExecutionSession>()?;
     for f in [
         wrap_pyfunction!(gears_ctx, &m)?,
         wrap_pyfunction!(execute_command, &m)?,

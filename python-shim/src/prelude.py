@@ -9,6 +9,12 @@
 
 import copy
 import asyncio
+import contextvars
+import cProfile
+import pstats
+import io
+from asyncio.futures import Future
+from threading import Thread
 import redisgears
 import redisgears as rg
 from redisgears import executeCommand as execute
@@ -29,6 +35,8 @@ from redisgears import config_get as configGet
 from redisgears import PyFlatExecution
 from redisgears import isAsyncAllow
 from redisgears import flatError as flat_error
+
+globals()['str'] = str
 
 # The docs write `flatError('PAUSE ...')`, the 1.2 source only exposes `flat_error`: accept both.
 flatError = flat_error
@@ -196,3 +204,151 @@ def _deprecated(old, new, target):
 Log = _deprecated('Log', 'log', log)
 ConfigGet = _deprecated('ConfigGet', 'configGet', configGet)
 GearsConfigGet = _deprecated('GearsConfigGet', 'gearsConfigGet', gearsConfigGet)
+
+
+# The asyncio event loop of async steps (RedisGears 1.2's `loop`): one loop thread for the
+# process. Coroutines returned by step callbacks run here through runCoroutine, with the
+# session of their step; futures of the loop remember the session that created them.
+
+# The session of the running asyncio task (asyncio keeps context variables per task): the
+# gears API functions called on the loop thread follow it.
+_gearsSessionVar = contextvars.ContextVar('gearsSession', default=None)
+
+
+class GearsSession():
+    '''Runs a block of code in gears session `s` (on threads that have no session).'''
+
+    def __init__(self, s):
+        self.s = s
+
+    def __enter__(self):
+        self.token = _gearsSessionVar.set(self.s)
+        setGearsSession(self.s)
+        return self
+
+    def __exit__(self, exc_type, exc_value, traceback):
+        _gearsSessionVar.reset(self.token)
+        setGearsSession(_gearsSessionVar.get())
+
+
+class GearsFuture(Future):
+    '''An asyncio future of the gears loop: callbacks run in its session, no await in atomic().'''
+
+    def __init__(self, *, loop=None, gearsSession=None):
+        Future.__init__(self, loop=loop)
+        self.gearsSession = gearsSession
+
+    def add_done_callback(self, fn, *, context=None):
+        def BeforeFn(*args, **kargs):
+            try:
+                with GearsSession(self.gearsSession):
+                    fn(*args, **kargs)
+            except Exception as e:
+                log(str(e))
+        Future.add_done_callback(self, BeforeFn, context=context)
+
+    def __await__(self):
+        res = None
+        if isInAtomicBlock():
+            raise Exception("await is not allow inside atomic block")
+        else:
+            res = yield from Future.__await__(self)
+        return res
+
+
+loop = asyncio.new_event_loop()
+
+loop.create_future = lambda: GearsFuture(loop=loop, gearsSession=getGearsSession())
+
+
+def createFuture():
+    '''A new future of the gears loop.'''
+    return globals()['loop'].create_future()
+
+
+def setFutureResults(f, res):
+    '''Resolves future `f` with `res` (thread-safe).'''
+    async def setFutureRes():
+        f.set_result(res)
+    asyncio.run_coroutine_threadsafe(setFutureRes(), globals()['loop'])
+
+
+def setFutureException(f, exception):
+    '''Fails future `f` with `exception` (wrapped in Exception when it is not one; thread-safe).'''
+    async def setException():
+        if isinstance(exception, Exception):
+            f.set_exception(exception)
+        else:
+            f.set_exception(Exception(str(exception)))
+    asyncio.run_coroutine_threadsafe(setException(), globals()['loop'])
+
+
+def f(loop):
+    registerGearsThread()
+    asyncio.set_event_loop(loop)
+    loop.run_forever()
+
+
+t = Thread(target=f, args=(loop,), name='gears-asyncio', daemon=True)
+t.start()
+
+
+def runCoroutine(cr, f=None, delay=0, s=None):
+    '''Runs coroutine `cr` on the gears loop (after `delay` seconds) in session `s` (default:
+    the current one); its result continues gears future `f` (continueRun/continueFailed).'''
+    if s is None:
+        s = getGearsSession()
+    async def runInternal():
+        try:
+            with GearsSession(s):
+                if delay:
+                    await asyncio.sleep(delay)
+                res = await cr
+        except BaseException as e:  # also cancellation: never leave a step waiting
+            try:
+                if f is not None:
+                    f.continueFailed(e)
+            except Exception as e1:
+                log(str(e1))
+            return
+        if f is not None:
+            f.continueRun(res)
+    asyncio.run_coroutine_threadsafe(runInternal(), globals()['loop'])
+
+
+def profilerCreate():
+    return cProfile.Profile()
+
+
+def profileStart(p):
+    p.enable()
+
+
+def profileStop(p):
+    p.disable()
+
+
+class _ProfileSnapshot():
+    '''What pstats reads instead of a live profiler: its data so far. (Stats() would disable
+    the profiler, possibly while another thread profiles a callback with it.)'''
+
+    def __init__(self, p):
+        self.p = p
+
+    def create_stats(self):
+        self.p.snapshot_stats()
+        self.stats = self.p.stats
+
+
+def _profileSnapshot(p):
+    return _ProfileSnapshot(p)
+
+
+def profileGetInfo(p, order):
+    s = io.StringIO()
+    ps = pstats.Stats(p, stream=s)
+    ps.sort_stats(order)
+    ps.print_stats()
+    ps.print_callers()
+    ps.print_callees()
+    return s.getvalue()

@@ -2,6 +2,7 @@
 
 mod architecture;
 mod bitmaps;
+mod gears_async;
 mod gears_register;
 mod gears_requirements;
 mod hashes;

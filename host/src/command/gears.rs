@@ -86,6 +86,9 @@ pub(super) const COMMANDS: &[CommandSpec] = &[
         .keys(2, 2, 1)
         .group("gears")
         .summary("Run a CommandReader trigger on a key"),
+    CommandSpec::new("rg.pyprofile", -1, RG, pyprofile)
+        .group("gears")
+        .summary("Profile statistics of a Python session's callbacks"),
     CommandSpec::new("rg.pydumpreqs", -1, RG, pydumpreqs)
         .group("gears")
         .summary("List the Python requirements dictionary"),
@@ -833,6 +836,63 @@ fn trigger(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
         Ok(r) => Ok(trigger_reply(r)),
         Err(_) => Ok(deferred_reply),
     }
+}
+
+/// `RG.PYPROFILE STATS <session id> [<order by>]` | `RG.PYPROFILE RESET <session id>`: the
+/// cProfile report of a linked session's callbacks (collected while ProfileExecutions is on),
+/// or a fresh profiler. As in RedisGears the order argument is accepted but the report is
+/// always ordered by `tottime`.
+fn pyprofile(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
+    let Some(sub) = args.next_opt() else {
+        return Err(arity(&args));
+    };
+    let stats = sub.eq_ignore_ascii_case(b"STATS");
+    if !stats && !sub.eq_ignore_ascii_case(b"RESET") {
+        return Err(rg_err("Wrong subcommand given to RG.PYPROFILE"));
+    }
+    let rest = args.rest();
+    let bad_arity = if stats {
+        rest.is_empty() || rest.len() > 2
+    } else {
+        rest.len() != 1
+    };
+    let Some(id) = rest.first().filter(|_| !bad_arity) else {
+        return Err(arity(&args));
+    };
+    let id = String::from_utf8_lossy(id).into_owned();
+    args.skip_rest();
+    let engine = &ctx.shared.engine;
+    let session = engine
+        .session(&id)
+        .ok_or_else(|| rg_err("session does not exists"))?;
+    // Taking the GIL while this thread holds the keyspace could deadlock with a thread that
+    // holds the GIL and waits for the keyspace: the report is built on a thread of its own.
+    if !ctx.may_block() {
+        return Err(rg_err(
+            "Can not run gears inside a multi exec, lua, or when blocking is not allowed",
+        ));
+    }
+    let traceback = engine.config().python_attempt_traceback != 0;
+    let (reply, tx) = deferred();
+    let work = move || {
+        let r = if stats {
+            session
+                .runtime
+                .profile_stats(&session.state, "tottime", traceback)
+                .map(Reply::bulk)
+        } else {
+            session
+                .runtime
+                .profile_reset(&session.state)
+                .map(|()| Reply::Ok)
+        };
+        let _ = tx.send(r.unwrap_or_else(|e| Reply::Error(e.into())));
+    };
+    std::thread::Builder::new()
+        .name("gears-pyprofile".into())
+        .spawn(work)
+        .map_err(|e| rg_err(format!("could not read the profile: {e}")))?;
+    Ok(reply)
 }
 
 // ---- Python requirements (RG.PYDUMPREQS, RG.PYEXPORTREQ, RG.PYIMPORTREQ) ----

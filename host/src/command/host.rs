@@ -16,7 +16,8 @@ use super::client::{ClientState, Protocol};
 use super::{Ctx, Flags, Reply, Shared, Store, dispatch, resolve};
 use crate::engine::Backend;
 use crate::keyspace::{DbView, Value, ValueType, glob};
-use crate::runtime::{HostApi, LogLevel, Record, ReplyValue};
+use crate::runtime::plan::RunSpec;
+use crate::runtime::{HostApi, LogLevel, Record, ReplyValue, RunDone, Runtime, SessionState};
 
 thread_local! {
     /// The keyspace held by an `atomic()` block on this thread.
@@ -167,6 +168,33 @@ impl HostApi for GearsHost {
 
     fn atomic_exit(&self) {
         HELD.with(|h| h.borrow_mut().take());
+    }
+
+    fn start_run(
+        &self,
+        runtime: Arc<dyn Runtime>,
+        state: SessionState,
+        session_id: &str,
+        run: RunSpec,
+        done: RunDone,
+    ) -> Result<(), String> {
+        let shared = self
+            .shared
+            .upgrade()
+            .ok_or_else(|| "the server is shutting down".to_string())?;
+        shared
+            .engine
+            .start_run(runtime, state, session_id, run, done)
+    }
+
+    fn profile_executions(&self) -> bool {
+        self.shared
+            .upgrade()
+            .is_some_and(|s| s.engine.config().profile_executions != 0)
+    }
+
+    fn alive(&self) -> bool {
+        self.shared.strong_count() > 0
     }
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
-use crate::runtime::{Abort, ReplyValue};
+use crate::runtime::{Abort, Native, ReplyValue};
 
 /// The 40-character shard id of a stand-alone server.
 pub const SHARD_ID: &str = "0000000000000000000000000000000000000000";
@@ -115,6 +115,9 @@ pub struct ExecState {
     pub read: Duration,
     /// Called once when the execution finishes.
     pub on_done: Vec<DoneCallback>,
+    /// `Some`: keep the result records as runtime-native records here (executions started by
+    /// user code hand them back to it).
+    pub natives: Option<Vec<Native>>,
 }
 
 /// An execution.
@@ -153,6 +156,7 @@ impl Execution {
                 total: Duration::ZERO,
                 read: Duration::ZERO,
                 on_done: Vec::new(),
+                natives: None,
             }),
         })
     }

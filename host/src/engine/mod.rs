@@ -9,6 +9,7 @@
 
 pub mod backend;
 pub mod execution;
+mod nested;
 pub mod plan;
 pub mod reader;
 pub mod registration;
@@ -396,6 +397,8 @@ impl Engine {
         let mut read_time = std::time::Duration::ZERO;
         let mut step_time = Vec::new();
         let mut aborted: Option<String> = None;
+        let keep = exec.state.lock().natives.is_some();
+        let mut kept = Vec::new();
         session
             .runtime
             .enter(&session.state, api, &exec.abort, &mut |calls| {
@@ -431,6 +434,9 @@ impl Engine {
                 };
                 let produced = executor.run(reader, calls);
                 outcome.results = produced.results.iter().map(|r| calls.to_reply(r)).collect();
+                if keep {
+                    kept = produced.results;
+                }
                 outcome.errors = produced.errors;
                 read_time = produced.read_time;
                 step_time = produced.step_time;
@@ -449,6 +455,9 @@ impl Engine {
         };
         {
             let mut st = exec.state.lock();
+            if keep {
+                st.natives = Some(kept);
+            }
             st.total = started.elapsed();
             st.read = read_time;
             for (op, t) in step_time.iter().enumerate() {

@@ -46,24 +46,30 @@ impl<'a> KeysReader<'a> {
 
 impl Reader for KeysReader<'_> {
     fn next(&mut self, calls: &mut dyn Calls) -> Result<Option<Native>, RuntimeError> {
+        // Data is fetched with the runtime unlocked: lock order keyspace, then GIL.
+        let backend = self.backend;
         if self.no_scan {
             if self.started {
                 return Ok(None);
             }
             self.started = true;
-            let r = self.backend.read_key(0, &self.pattern, self.read_value);
-            return calls.import(r).map(Some);
+            let (pattern, read_value) = (&self.pattern, self.read_value);
+            let mut r = None;
+            calls.unlocked(&mut || r = Some(backend.read_key(0, pattern, read_value)));
+            return calls.import(r.unwrap_or(Record::Null)).map(Some);
         }
         while self.buf.is_empty() {
             if self.started && self.cursor == 0 {
                 return Ok(None);
             }
             self.started = true;
-            let (next, records) =
-                self.backend
-                    .scan(self.cursor, &self.pattern, SCAN_BATCH, self.read_value);
-            self.cursor = next;
-            self.buf.extend(records);
+            let (cursor, pattern, read_value) = (self.cursor, &self.pattern, self.read_value);
+            let mut fetched = (0, Vec::new());
+            calls.unlocked(&mut || {
+                fetched = backend.scan(cursor, pattern, SCAN_BATCH, read_value);
+            });
+            self.cursor = fetched.0;
+            self.buf.extend(fetched.1);
         }
         match self.buf.pop_front() {
             Some(r) => calls.import(r).map(Some),
@@ -72,40 +78,46 @@ impl Reader for KeysReader<'_> {
     }
 }
 
-/// StreamReader (batch): the entries of one stream after `fromId`.
-pub struct StreamReader {
-    buf: VecDeque<Record>,
-    error: Option<String>,
+/// StreamReader (batch): the entries of one stream after `fromId`. A key that is missing or
+/// holds another type gives no records (RedisGears opens the key and checks its type before
+/// reading); an invalid `fromId` is an error record.
+pub struct StreamReader<'a> {
+    backend: &'a dyn Backend,
+    key: String,
+    from_id: String,
+    buf: Option<VecDeque<Record>>,
 }
 
-impl StreamReader {
-    /// Reads `key` after `from_id` through the backend. A key that is missing or holds
-    /// another type gives no records (RedisGears opens the key and checks its type before
-    /// reading); an invalid `fromId` is an error record.
-    pub fn new(backend: &dyn Backend, key: &str, from_id: &str) -> Self {
-        match backend.xread(key.as_bytes(), from_id) {
-            Ok(records) => StreamReader {
-                buf: records.into(),
-                error: None,
-            },
-            Err(e) if e.starts_with("WRONGTYPE") => StreamReader {
-                buf: VecDeque::new(),
-                error: None,
-            },
-            Err(e) => StreamReader {
-                buf: VecDeque::new(),
-                error: Some(e),
-            },
+impl<'a> StreamReader<'a> {
+    /// A reader of `key` after `from_id`; it reads on first use.
+    pub fn new(backend: &'a dyn Backend, key: &str, from_id: &str) -> Self {
+        StreamReader {
+            backend,
+            key: key.to_string(),
+            from_id: from_id.to_string(),
+            buf: None,
         }
     }
 }
 
-impl Reader for StreamReader {
+impl Reader for StreamReader<'_> {
     fn next(&mut self, calls: &mut dyn Calls) -> Result<Option<Native>, RuntimeError> {
-        if let Some(e) = self.error.take() {
-            return Err(RuntimeError::Guest(e));
+        if self.buf.is_none() {
+            let (backend, key, from) = (self.backend, self.key.as_bytes(), self.from_id.as_str());
+            let mut read = Ok(Vec::new());
+            // Data is fetched with the runtime unlocked: lock order keyspace, then GIL.
+            calls.unlocked(&mut || read = backend.xread(key, from));
+            let records = match read {
+                Ok(r) => r,
+                Err(e) if e.starts_with("WRONGTYPE") => Vec::new(),
+                Err(e) => {
+                    self.buf = Some(VecDeque::new());
+                    return Err(RuntimeError::Guest(e));
+                }
+            };
+            self.buf = Some(records.into());
         }
-        match self.buf.pop_front() {
+        match self.buf.as_mut().and_then(VecDeque::pop_front) {
             Some(r) => calls.import(r).map(Some),
             None => Ok(None),
         }

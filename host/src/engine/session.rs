@@ -33,3 +33,20 @@ impl std::fmt::Debug for Session {
             .finish_non_exhaustive()
     }
 }
+
+impl Session {
+    /// A session that is not linked (not in the sessions table): the state of running code that
+    /// starts an execution (`run()` inside a step).
+    pub fn transient(id: &str, runtime: Arc<dyn Runtime>, state: SessionState) -> Session {
+        Session {
+            id: id.to_string(),
+            desc: None,
+            runtime,
+            state,
+            requirements: Vec::new(),
+            requirements_installed: false,
+            requirement_refs: Vec::new(),
+            registrations: Mutex::new(Vec::new()),
+        }
+    }
+}

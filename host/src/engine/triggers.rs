@@ -366,9 +366,13 @@ impl Engine {
         let mut outcome = Outcome::default();
         let mut aborted = None;
         let mut records = Some(records);
+        // A sync execution runs inside the writing command: it may not wait for coroutines.
+        let opts = crate::runtime::EnterOptions {
+            async_allowed: reg.mode() != Mode::Sync,
+        };
         reg.session
             .runtime
-            .enter(&reg.session.state, api, &exec.abort, &mut |calls| {
+            .enter_with(&reg.session.state, api, &exec.abort, opts, &mut |calls| {
                 let executor = match step::Executor::new(&reg.spec.plan, profile) {
                     Ok(e) => e,
                     Err(e) => {

@@ -96,6 +96,9 @@ pub trait Calls {
     fn reader_next(&mut self, generator: &Native) -> Result<Option<Native>, RuntimeError>;
     /// A final record as a reply value.
     fn to_reply(&mut self, r: &Native) -> ReplyValue;
+    /// Runs `f` without the runtime's lock (for Python: with the GIL released). Readers fetch
+    /// data through it, so the lock order keyspace → GIL holds.
+    fn unlocked(&mut self, f: &mut (dyn FnMut() + Send));
 }
 
 /// Log levels user code logs at.
@@ -110,6 +113,19 @@ pub enum LogLevel {
     /// warning
     Warning,
 }
+
+/// What an execution started from user code ([`HostApi::start_run`]) produced: its result
+/// records, still runtime-native, and its error strings.
+#[derive(Debug, Default)]
+pub struct RunResult {
+    /// Result records.
+    pub results: Vec<Native>,
+    /// Error strings.
+    pub errors: Vec<String>,
+}
+
+/// Called once when an execution started from user code finishes (on the execution's thread).
+pub type RunDone = Box<dyn FnOnce(RunResult) + Send>;
 
 /// What runtimes need from the server: run commands, log, read gears config, allocate ids.
 /// Implemented by `command::host` over command dispatch.
@@ -128,6 +144,47 @@ pub trait HostApi: Send + Sync {
     fn atomic_enter(&self);
     /// Releases it.
     fn atomic_exit(&self);
+    /// Starts an execution of `run` for the session `state` of `runtime` from inside user code
+    /// (`run()` in a step, a coroutine or a timer); `done` receives its outcome. The execution
+    /// is listed while it runs and dropped when done.
+    ///
+    /// # Errors
+    /// The text user code sees when it cannot start.
+    fn start_run(
+        &self,
+        runtime: Arc<dyn Runtime>,
+        state: SessionState,
+        session_id: &str,
+        run: plan::RunSpec,
+        done: RunDone,
+    ) -> Result<(), String> {
+        let _ = (runtime, state, session_id, run, done);
+        Err("Can not start an execution from here".to_string())
+    }
+    /// `ProfileExecutions`: whether runtimes profile user callbacks.
+    fn profile_executions(&self) -> bool {
+        false
+    }
+    /// Whether the server still runs (timers of a stopped server stop).
+    fn alive(&self) -> bool {
+        true
+    }
+}
+
+/// How [`Runtime::enter_with`] runs an execution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EnterOptions {
+    /// Whether steps may go asynchronous (coroutines, futures). False for executions that must
+    /// finish inline (sync registrations inside MULTI/Lua).
+    pub async_allowed: bool,
+}
+
+impl Default for EnterOptions {
+    fn default() -> Self {
+        EnterOptions {
+            async_allowed: true,
+        }
+    }
 }
 
 /// A runtime's per-session state (for Python: the session's globals).
@@ -169,6 +226,40 @@ pub trait Runtime: Send + Sync {
         abort: &Abort,
         f: &mut dyn FnMut(&mut dyn Calls),
     );
+    /// [`Runtime::enter`] with options ([`Runtime::enter`] uses the defaults: async allowed).
+    fn enter_with(
+        &self,
+        state: &SessionState,
+        host: Arc<dyn HostApi>,
+        abort: &Abort,
+        opts: EnterOptions,
+        f: &mut dyn FnMut(&mut dyn Calls),
+    ) {
+        let _ = opts;
+        self.enter(state, host, abort, f);
+    }
+    /// RG.PYPROFILE STATS: the profile report of a session's callbacks, ordered by `order`;
+    /// errors carry tracebacks per `attempt_traceback` (PythonAttemptTraceback).
+    ///
+    /// # Errors
+    /// The user-visible error text (no data, or a runtime without profiling).
+    fn profile_stats(
+        &self,
+        state: &SessionState,
+        order: &str,
+        attempt_traceback: bool,
+    ) -> Result<String, String> {
+        let _ = (state, order, attempt_traceback);
+        Err("profiling is not supported by this runtime".to_string())
+    }
+    /// RG.PYPROFILE RESET: discards a session's profile data.
+    ///
+    /// # Errors
+    /// The user-visible error text.
+    fn profile_reset(&self, state: &SessionState) -> Result<(), String> {
+        let _ = state;
+        Err("profiling is not supported by this runtime".to_string())
+    }
     /// Makes the packages installed in `dirs` importable, `dirs[0]` first, ahead of everything
     /// else; `root` is the directory all package directories live in (earlier entries below it
     /// that are not in `dirs` are dropped). Runtimes without packages ignore it.

@@ -6,16 +6,18 @@
 //! `execute` and `atomic`), so the lock order keyspace → GIL holds.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use gears_python::future::{StepError, StepMode, call_step};
 use gears_python::pyo3::exceptions::PyStopIteration;
 use gears_python::pyo3::prelude::*;
-use gears_python::pyo3::types::{PyDict, PyList, PyString};
-use gears_python::{HostReply, context, convert};
+use gears_python::pyo3::types::{PyDict, PyList, PyString, PyTuple};
+use gears_python::{ExecOptions, HostReply, convert};
 
 use super::plan::{self as rplan, Loaded};
 use super::{
-    Abort, Callback, Calls, HostApi, LogLevel, Native, Record, ReplyValue, Runtime, RuntimeError,
-    SessionState,
+    Abort, Callback, Calls, EnterOptions, HostApi, LogLevel, Native, Record, ReplyValue, RunDone,
+    RunResult, Runtime, RuntimeError, SessionState,
 };
 
 /// RG.PYSTATS: (TotalAllocated, PeakAllocated, CurrAllocated) of the Python allocators.
@@ -38,8 +40,11 @@ impl PythonRuntime {
     }
 }
 
-/// gears-python's view of the host.
-struct Bridge(Arc<dyn HostApi>);
+/// gears-python's view of the host, for code of one session.
+struct Bridge {
+    api: Arc<dyn HostApi>,
+    state: SessionState,
+}
 
 fn to_host_reply(r: ReplyValue) -> HostReply {
     match r {
@@ -69,7 +74,7 @@ fn from_host_reply(r: HostReply) -> ReplyValue {
 
 impl gears_python::Host for Bridge {
     fn execute(&self, argv: Vec<Vec<u8>>) -> HostReply {
-        to_host_reply(self.0.execute(argv))
+        to_host_reply(self.api.execute(argv))
     }
     fn log(&self, level: gears_python::LogLevel, msg: &str) {
         let level = match level {
@@ -78,22 +83,50 @@ impl gears_python::Host for Bridge {
             gears_python::LogLevel::Notice => LogLevel::Notice,
             gears_python::LogLevel::Warning => LogLevel::Warning,
         };
-        self.0.log(level, msg);
+        self.api.log(level, msg);
     }
     fn config_get(&self, key: &str) -> Option<String> {
-        self.0.gears_config(key)
+        self.api.gears_config(key)
     }
     fn attempt_traceback(&self) -> bool {
-        self.0.attempt_traceback()
+        self.api.attempt_traceback()
     }
     fn next_plan_id(&self) -> String {
-        self.0.next_plan_id()
+        self.api.next_plan_id()
     }
     fn atomic_enter(&self) {
-        self.0.atomic_enter();
+        self.api.atomic_enter();
     }
     fn atomic_exit(&self) {
-        self.0.atomic_exit();
+        self.api.atomic_exit();
+    }
+    fn start_run(
+        &self,
+        plan: gears_python::plan::PlanSpec,
+        args: gears_python::plan::RunArgs,
+        done: gears_python::RunDone,
+    ) -> Result<(), String> {
+        Python::attach(|py| {
+            let run = convert_run(py, plan, args);
+            let done: RunDone = Box::new(move |r: RunResult| {
+                let results = r
+                    .results
+                    .into_iter()
+                    .filter_map(|n| n.0.downcast::<Py<PyAny>>().ok().map(|b| *b))
+                    .collect();
+                done(results, r.errors);
+            });
+            let id = session(&self.state).id.clone();
+            let runtime: Arc<dyn Runtime> = Arc::new(PythonRuntime);
+            // Lock order: keyspace, then GIL. The engine takes its own locks.
+            py.detach(|| {
+                self.api
+                    .start_run(runtime, self.state.clone(), &id, run, done)
+            })
+        })
+    }
+    fn alive(&self) -> bool {
+        self.api.alive()
     }
 }
 
@@ -167,8 +200,12 @@ fn convert_mode(m: gears_python::plan::Mode) -> rplan::Mode {
     }
 }
 
-fn convert_outcome(py: Python<'_>, o: gears_python::ScriptOutcome) -> Loaded {
-    let run = o.run.map(|(plan, a)| rplan::RunSpec {
+fn convert_run(
+    py: Python<'_>,
+    plan: gears_python::plan::PlanSpec,
+    a: gears_python::plan::RunArgs,
+) -> rplan::RunSpec {
+    rplan::RunSpec {
         plan: convert_plan(py, plan),
         arg: match a.arg {
             gears_python::plan::RunArg::Text(t) => rplan::RunArg::Text(t),
@@ -178,7 +215,11 @@ fn convert_outcome(py: Python<'_>, o: gears_python::ScriptOutcome) -> Loaded {
         no_scan: a.no_scan,
         read_value: a.read_value,
         from_id: a.from_id,
-    });
+    }
+}
+
+fn convert_outcome(py: Python<'_>, o: gears_python::ScriptOutcome) -> Loaded {
+    let run = o.run.map(|(plan, a)| convert_run(py, plan, a));
     let registrations = o
         .registrations
         .into_iter()
@@ -225,7 +266,11 @@ impl Runtime for PythonRuntime {
         code: &[u8],
         host: Arc<dyn HostApi>,
     ) -> Result<Loaded, String> {
-        let outcome = gears_python::run_script(Arc::new(Bridge(host)), session(state), code)?;
+        let bridge = Arc::new(Bridge {
+            api: host,
+            state: state.clone(),
+        });
+        let outcome = gears_python::run_script(bridge, session(state), code)?;
         Ok(Python::attach(|py| convert_outcome(py, outcome)))
     }
 
@@ -236,33 +281,75 @@ impl Runtime for PythonRuntime {
         abort: &Abort,
         f: &mut dyn FnMut(&mut dyn Calls),
     ) {
+        self.enter_with(state, host, abort, EnterOptions::default(), f);
+    }
+
+    fn enter_with(
+        &self,
+        state: &SessionState,
+        host: Arc<dyn HostApi>,
+        abort: &Abort,
+        opts: EnterOptions,
+        f: &mut dyn FnMut(&mut dyn Calls),
+    ) {
         let traceback = host.attempt_traceback();
-        let s = session(state);
-        gears_python::pin_thread_state();
-        Python::attach(|py| {
-            // RG.ABORTEXECUTION raises gears.forcestopped in this thread at the next bytecode.
-            let thread_id = python_thread_id(py);
-            if let Some(tid) = thread_id {
-                abort.set_hook(Some(Box::new(move || interrupt_thread(tid))));
-            }
-            let ctx = context::Context {
-                host: Arc::new(Bridge(host.clone())),
-                session: Some(s.globals.clone_ref(py)),
-                session_id: s.id.clone(),
-                script: None,
-                in_step: true,
-                async_allowed: false,
-                atomic_depth: 0,
-            };
-            let (_, ctx) = context::enter(ctx, || {
-                let mut calls = PyCalls { py, traceback };
-                f(&mut calls);
-            });
-            abort.set_hook(None);
-            if ctx.atomic_depth > 0 {
-                ctx.host.atomic_exit();
-            }
+        let exec_opts = ExecOptions {
+            async_allowed: opts.async_allowed,
+            profile: host.profile_executions(),
+        };
+        let bridge = Arc::new(Bridge {
+            api: host,
+            state: state.clone(),
         });
+        gears_python::pin_thread_state();
+        gears_python::enter_execution(bridge, session(state), exec_opts, |py| {
+            // RG.ABORTEXECUTION raises gears.forcestopped in this thread at the next bytecode
+            // (a step waiting for a future or coroutine notices the flag instead).
+            let thread_id = python_thread_id(py);
+            let running = Arc::new(AtomicBool::new(true));
+            if let Some(tid) = thread_id {
+                let running = running.clone();
+                // The hook runs on the aborting thread, which may hold the keyspace and must
+                // not wait for the GIL: the interrupt is raised from a thread of its own.
+                abort.set_hook(Some(Box::new(move || {
+                    let running = running.clone();
+                    let spawned = std::thread::Builder::new()
+                        .name("gears-abort".into())
+                        .spawn(move || interrupt_thread(tid, &running));
+                    if let Err(e) = spawned {
+                        tracing::warn!(error = %e, "could not interrupt python thread");
+                    }
+                })));
+            }
+            let mut calls = PyCalls {
+                py,
+                traceback,
+                abort,
+            };
+            f(&mut calls);
+            // Both under the GIL: an interrupt either sees the execution over, or is pending
+            // now and consumed here (by running a bytecode) rather than hitting the thread's
+            // next code. CPython keeps every thread checking for it while it is pending, and
+            // clearing it with SetAsyncExc(NULL) would leave that check on for good.
+            running.store(false, Ordering::SeqCst);
+            if abort.is_aborted() {
+                let _ = py.run(c"(lambda: None)()", None, None);
+            }
+            abort.set_hook(None);
+        });
+    }
+
+    fn profile_stats(
+        &self,
+        state: &SessionState,
+        order: &str,
+        attempt_traceback: bool,
+    ) -> Result<String, String> {
+        session(state).profile_stats(order, attempt_traceback)
+    }
+
+    fn profile_reset(&self, state: &SessionState) -> Result<(), String> {
+        session(state).profile_reset()
     }
 
     fn set_package_dirs(
@@ -299,15 +386,23 @@ fn python_thread_id(py: Python<'_>) -> Option<u64> {
 }
 
 /// Raises `gears.forcestopped` in the Python thread `tid` (PyThreadState_SetAsyncExc).
-fn interrupt_thread(tid: u64) {
+fn interrupt_thread(tid: u64, running: &AtomicBool) {
     Python::attach(|py| {
         let exc = gears_python::module::force_stopped_type(py);
-        let r = py.import("ctypes").and_then(|ctypes| {
+        let call = py.import("ctypes").and_then(|ctypes| {
             let api = ctypes.getattr("pythonapi")?;
             let set = api.getattr("PyThreadState_SetAsyncExc")?;
             let ulong = ctypes.getattr("c_ulong")?.call1((tid,))?;
             let obj = ctypes.getattr("py_object")?.call1((exc,))?;
-            set.call1((ulong, obj))
+            Ok((set, ulong, obj))
+        });
+        // Preparing the call runs bytecode (the GIL may change hands); from the check to the
+        // call none runs, so the execution cannot end in between.
+        let r = call.and_then(|(set, ulong, obj)| {
+            if running.load(Ordering::SeqCst) {
+                set.call1((ulong, obj))?;
+            }
+            Ok(())
         });
         if let Err(e) = r {
             tracing::warn!(error = %e, "could not interrupt python thread");
@@ -316,9 +411,10 @@ fn interrupt_thread(tid: u64) {
 }
 
 /// Calls into Python with the GIL held.
-struct PyCalls<'py> {
+struct PyCalls<'py, 'a> {
     py: Python<'py>,
     traceback: bool,
+    abort: &'a Abort,
 }
 
 fn native(obj: Py<PyAny>) -> Native {
@@ -337,13 +433,31 @@ fn cb(c: &Callback) -> &Py<PyAny> {
         .0
 }
 
-impl PyCalls<'_> {
+impl PyCalls<'_, '_> {
     fn err(&self, e: &PyErr) -> RuntimeError {
         let py = self.py;
         if e.is_instance(py, gears_python::module::force_stopped_type(py).bind(py)) {
             return RuntimeError::Aborted("Execution was aborted".into());
         }
         RuntimeError::Guest(gears_python::format_error(py, e, self.traceback))
+    }
+
+    /// Calls a step callback; a returned coroutine or future is waited for (see
+    /// `gears_python::future`).
+    fn call(
+        &self,
+        c: &Callback,
+        args: PyResult<Bound<'_, PyTuple>>,
+        mode: StepMode,
+    ) -> Result<Py<PyAny>, RuntimeError> {
+        let args = args.map_err(|e| self.err(&e))?;
+        let abort = self.abort;
+        let aborted = move || abort.is_aborted();
+        call_step(self.py, cb(c).bind(self.py), args, mode, &aborted).map_err(|e| match e {
+            StepError::Py(e) => self.err(&e),
+            StepError::Message(m) => RuntimeError::Guest(m),
+            StepError::Aborted => RuntimeError::Aborted("Execution was aborted".into()),
+        })
     }
 
     /// A reader record as a Python object. The reader gives the top-level fields in RedisGears'
@@ -399,7 +513,7 @@ impl PyCalls<'_> {
     }
 }
 
-impl Calls for PyCalls<'_> {
+impl Calls for PyCalls<'_, '_> {
     fn import(&mut self, r: Record) -> Result<Native, RuntimeError> {
         self.record_to_py(r, false)
             .map(native)
@@ -407,15 +521,14 @@ impl Calls for PyCalls<'_> {
     }
 
     fn map(&mut self, c: &Callback, r: Native) -> Result<Native, RuntimeError> {
-        cb(c)
-            .call1(self.py, (obj(&r),))
+        let py = self.py;
+        self.call(c, PyTuple::new(py, [obj(&r)]), StepMode::Record)
             .map(native)
-            .map_err(|e| self.err(&e))
     }
 
     fn flatmap(&mut self, c: &Callback, r: Native) -> Result<Vec<Native>, RuntimeError> {
         let py = self.py;
-        let out = cb(c).call1(py, (obj(&r),)).map_err(|e| self.err(&e))?;
+        let out = self.call(c, PyTuple::new(py, [obj(&r)]), StepMode::Record)?;
         let bound = out.bind(py);
         match bound.cast::<PyList>() {
             // Exactly a list: its elements become records, emitted last to first as in
@@ -427,15 +540,14 @@ impl Calls for PyCalls<'_> {
 
     fn filter(&mut self, c: &Callback, r: &Native) -> Result<bool, RuntimeError> {
         let py = self.py;
-        let out = cb(c).call1(py, (obj(r),)).map_err(|e| self.err(&e))?;
+        let out = self.call(c, PyTuple::new(py, [obj(r)]), StepMode::Record)?;
         out.bind(py).is_truthy().map_err(|e| self.err(&e))
     }
 
     fn foreach(&mut self, c: &Callback, r: &Native) -> Result<(), RuntimeError> {
-        cb(c)
-            .call1(self.py, (obj(r),))
+        let py = self.py;
+        self.call(c, PyTuple::new(py, [obj(r)]), StepMode::Record)
             .map(|_| ())
-            .map_err(|e| self.err(&e))
     }
 
     fn accumulate(
@@ -446,15 +558,17 @@ impl Calls for PyCalls<'_> {
     ) -> Result<Native, RuntimeError> {
         let py = self.py;
         let a = acc.map_or_else(|| py.None(), |a| obj(&a).clone_ref(py));
-        cb(c)
-            .call1(py, (a, obj(&r)))
-            .map(native)
-            .map_err(|e| self.err(&e))
+        self.call(
+            c,
+            PyTuple::new(py, [a, obj(&r).clone_ref(py)]),
+            StepMode::Accumulate,
+        )
+        .map(native)
     }
 
     fn extract_key(&mut self, c: &Callback, r: &Native) -> Result<String, RuntimeError> {
         let py = self.py;
-        let out = cb(c).call1(py, (obj(r),)).map_err(|e| self.err(&e))?;
+        let out = self.call(c, PyTuple::new(py, [obj(r)]), StepMode::Sync("extractor"))?;
         let b = out.bind(py);
         let key = match b.cast::<PyString>() {
             Ok(s) => s
@@ -479,10 +593,13 @@ impl Calls for PyCalls<'_> {
     ) -> Result<Native, RuntimeError> {
         let py = self.py;
         let a = acc.map_or_else(|| py.None(), |a| obj(&a).clone_ref(py));
-        cb(c)
-            .call1(py, (key, a, obj(&r)))
-            .map(native)
-            .map_err(|e| self.err(&e))
+        let args = PyString::new(py, key).into_any().unbind();
+        self.call(
+            c,
+            PyTuple::new(py, [args, a, obj(&r).clone_ref(py)]),
+            StepMode::Accumulate,
+        )
+        .map(native)
     }
 
     fn reduce(
@@ -496,10 +613,9 @@ impl Calls for PyCalls<'_> {
         for r in &records {
             list.append(obj(r)).map_err(|e| self.err(&e))?;
         }
-        cb(c)
-            .call1(py, (key, list))
+        let args = [PyString::new(py, key).into_any(), list.into_any()];
+        self.call(c, PyTuple::new(py, args), StepMode::Sync("reduce"))
             .map(native)
-            .map_err(|e| self.err(&e))
     }
 
     fn key_value(&mut self, key: &str, value: Native) -> Result<Native, RuntimeError> {
@@ -530,6 +646,10 @@ impl Calls for PyCalls<'_> {
             Err(e) if e.is_instance_of::<PyStopIteration>(py) => Ok(None),
             Err(e) => Err(self.err(&e)),
         }
+    }
+
+    fn unlocked(&mut self, f: &mut (dyn FnMut() + Send)) {
+        self.py.detach(f);
     }
 
     fn to_reply(&mut self, r: &Native) -> ReplyValue {
