@@ -477,7 +477,11 @@ impl Engine {
         }));
         let input = Input::Records(vec![Record::List(items)]);
         let depth = DEPTH.get() + 1;
+        // Trigger executions are dropped before the client sees the reply, so a following
+        // RG.DUMPEXECUTIONS never lists them.
+        let (engine, r) = (self.clone(), reg.clone());
         let done: super::Reply<Outcome> = Box::new(move |o: Outcome| {
+            engine.drop_trigger_executions(&r);
             reply(match o.errors.first() {
                 Some(e) => TriggerReply::Error(e.clone()),
                 None => TriggerReply::Results(o.results),
@@ -485,14 +489,12 @@ impl Engine {
         });
         if reg.mode() == Mode::Sync {
             self.run_now(&reg, input, depth, Some(done));
-            self.drop_trigger_executions(&reg);
             return;
         }
         let engine = self.clone();
         let r = reg.clone();
         let job: Box<dyn FnOnce() + Send> = Box::new(move || {
             engine.run_now(&r, input, depth, Some(done));
-            engine.drop_trigger_executions(&r);
         });
         if reg.spec.inorder {
             self.submit_to(&reg, job);
