@@ -15,7 +15,7 @@ use parking_lot::lock_api::ArcMutexGuard;
 use super::client::{ClientState, Protocol};
 use super::{Ctx, Flags, Reply, Shared, Store, dispatch, resolve};
 use crate::engine::Backend;
-use crate::keyspace::{DbView, Value, ValueType, glob};
+use crate::keyspace::{DbView, Value, ValueType, glob, journal};
 use crate::runtime::plan::RunSpec;
 use crate::runtime::{HostApi, LogLevel, Record, ReplyValue, RunDone, Runtime, SessionState};
 
@@ -110,7 +110,8 @@ impl HostApi for GearsHost {
             return ReplyValue::Error("ERR the server is shutting down".into());
         };
         let slices: Vec<&[u8]> = argv.iter().map(Vec::as_slice).collect();
-        if let Ok(cmd) = resolve(&slices) {
+        let resolved = resolve(&slices).ok();
+        if let Some(cmd) = resolved {
             let top = cmd.parent.unwrap_or(cmd.spec);
             // Blocking commands run as their non-blocking form (the fake client cannot block);
             // other commands scripts may not run (MULTI, SUBSCRIBE, SHUTDOWN, ...) are refused.
@@ -121,6 +122,12 @@ impl HostApi for GearsHost {
             }
         }
         self.with_store(&shared, |store| {
+            // The running execution's journal keeps what this command is about to change.
+            if let Some(cmd) = resolved
+                && journal::any_active()
+            {
+                super::journal::record_writes(store, cmd, 0, &slices);
+            }
             let mut client = ClientState::fake(0, 0, Protocol::Resp2);
             let mut ctx = Ctx::new(store, &mut client, &shared);
             reply_value(dispatch(&mut ctx, &slices))
@@ -237,6 +244,29 @@ fn key_record(db: &mut DbView<'_>, key: &[u8], read_value: bool) -> Record {
 }
 
 impl Backend for GearsHost {
+    fn rollback(&self, journal: &journal::Journal) -> usize {
+        let Some(shared) = self.shared.upgrade() else {
+            return 0;
+        };
+        // Under a held keyspace (a sync execution), the command that holds it serves blocked
+        // clients when it finishes; otherwise serve the ones a restored key made ready now.
+        let nested = !BORROWED.get().is_null() || HELD.with(|h| h.borrow().is_some());
+        self.with_store(&shared, |store| {
+            let restored = store.ks.rollback(journal);
+            if !nested && store.ks.signals.has_ready() {
+                super::blocking::serve_ready(store, &shared);
+            }
+            restored
+        })
+    }
+
+    fn release_journal(&self, journal: &journal::Journal) {
+        let Some(shared) = self.shared.upgrade() else {
+            return;
+        };
+        self.with_store(&shared, |store| store.ks.journal_release(journal));
+    }
+
     fn scan(
         &self,
         cursor: u64,

@@ -22,6 +22,7 @@ mod gears;
 mod hashes;
 pub mod host;
 mod introspect;
+mod journal;
 mod keys;
 mod lists;
 mod server;

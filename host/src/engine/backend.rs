@@ -2,6 +2,7 @@
 //! implements it now (`command::host`); an upstream Redis backend can implement it later, so
 //! nothing in the engine assumes the data lives in this process.
 
+use crate::keyspace::journal::Journal;
 use crate::runtime::Record;
 
 /// Reads data for readers. Implementations take and release their own locks per call.
@@ -24,4 +25,9 @@ pub trait Backend: Send + Sync {
     /// # Errors
     /// The command error text (a bad id).
     fn xread(&self, key: &[u8], from_id: &str) -> Result<Vec<Record>, String>;
+    /// Undoes an aborted execution's writes: puts back the pre-image of every key in `journal`
+    /// that nobody else wrote since, and closes the journal. Returns how many keys it restored.
+    fn rollback(&self, journal: &Journal) -> usize;
+    /// Closes a finished execution's journal (its keys are no longer watched).
+    fn release_journal(&self, journal: &Journal);
 }

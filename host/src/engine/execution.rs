@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
+use crate::keyspace::journal::Journal;
 use crate::runtime::{Abort, Native, ReplyValue};
 
 /// The 40-character shard id of a stand-alone server.
@@ -129,6 +130,8 @@ pub struct Execution {
     pub registered: bool,
     /// Stops it from outside.
     pub abort: Arc<Abort>,
+    /// The pre-images of the keys it wrote (rolled back if it is aborted).
+    pub journal: Arc<Journal>,
     /// Its state.
     pub state: Mutex<ExecState>,
 }
@@ -149,6 +152,7 @@ impl Execution {
             id,
             registered,
             abort: Arc::new(Abort::default()),
+            journal: Journal::new(),
             state: Mutex::new(ExecState {
                 status: Status::Created,
                 outcome: Outcome::default(),

@@ -399,6 +399,7 @@ impl Engine {
         let mut aborted: Option<String> = None;
         let keep = exec.state.lock().natives.is_some();
         let mut kept = Vec::new();
+        let active = crate::keyspace::journal::activate(&exec.journal);
         session
             .runtime
             .enter(&session.state, api, &exec.abort, &mut |calls| {
@@ -442,6 +443,7 @@ impl Engine {
                 step_time = produced.step_time;
                 aborted = produced.aborted;
             });
+        drop(active);
         let status = if aborted.is_some() || exec.abort.is_aborted() {
             let reason = exec
                 .abort
@@ -453,6 +455,7 @@ impl Engine {
         } else {
             Status::Done
         };
+        close_journal(backend, exec, status);
         {
             let mut st = exec.state.lock();
             if keep {
@@ -548,5 +551,19 @@ impl Engine {
     /// One linked session.
     pub fn session(&self, id: &str) -> Option<Arc<Session>> {
         self.state.lock().sessions.get(id).cloned()
+    }
+}
+
+/// Ends an execution's journal: an aborted execution's writes are rolled back, a finished one's
+/// journal is released.
+fn close_journal(backend: &dyn Backend, exec: &Execution, status: Status) {
+    if exec.journal.is_empty() {
+        return;
+    }
+    if status == Status::Aborted {
+        let restored = backend.rollback(&exec.journal);
+        tracing::info!(execution = %exec.id, restored, "aborted execution rolled back");
+    } else {
+        backend.release_journal(&exec.journal);
     }
 }

@@ -370,6 +370,7 @@ impl Engine {
         let opts = crate::runtime::EnterOptions {
             async_allowed: reg.mode() != Mode::Sync,
         };
+        let active = crate::keyspace::journal::activate(&exec.journal);
         reg.session
             .runtime
             .enter_with(&reg.session.state, api, &exec.abort, opts, &mut |calls| {
@@ -386,6 +387,7 @@ impl Engine {
                 outcome.errors = produced.errors;
                 aborted = produced.aborted;
             });
+        drop(active);
         let status = if aborted.is_some() || exec.abort.is_aborted() {
             outcome.errors.push(
                 exec.abort
@@ -397,6 +399,7 @@ impl Engine {
         } else {
             Status::Done
         };
+        super::close_journal(&*backend, exec, status);
         let took = started.elapsed();
         exec.state.lock().total = took;
         {

@@ -13,6 +13,7 @@ pub mod events;
 pub mod expire;
 pub mod glob;
 pub mod hash;
+pub mod journal;
 pub mod list;
 pub mod serialize;
 pub mod set;
@@ -70,6 +71,9 @@ pub struct Stats {
     pub expired_keys: u64,
 }
 
+/// A key of one database, owned: `(db, key)`.
+type DbKeyRef = (usize, Box<[u8]>);
+
 /// The per-key signals WATCH and blocking commands need: which keys clients watch or block on,
 /// which watching clients saw a change, and which blocked-on keys were written.
 #[derive(Debug, Default)]
@@ -78,6 +82,10 @@ pub struct KeySignals {
     dirty: HashSet<u64>,
     blocked: HashMap<(usize, Box<[u8]>), usize>,
     ready: Vec<(usize, Box<[u8]>)>,
+    /// Journaled keys → the journals holding their pre-image.
+    journaled: HashMap<DbKeyRef, smallvec::SmallVec<[u64; 2]>>,
+    /// `(journal, db, key)`: keys written by someone else after the journal recorded them.
+    overwritten: HashSet<(u64, usize, Box<[u8]>)>,
 }
 
 impl KeySignals {
@@ -115,13 +123,41 @@ impl KeySignals {
     /// `signalModifiedKey`: every client watching `key` will fail its EXEC.
     #[inline]
     pub fn modified(&mut self, db: usize, key: &[u8]) {
-        if self.watched.is_empty() {
+        if self.watched.is_empty() && self.journaled.is_empty() {
             return;
         }
         // The lookup needs an owned tuple key; only pay for it when someone watches.
-        if let Some(w) = self.watched.get(&(db, Box::from(key))) {
+        let k = (db, Box::from(key));
+        if let Some(w) = self.watched.get(&k) {
             self.dirty.extend(w.iter().copied());
         }
+        if let Some(js) = self.journaled.get(&k) {
+            for &id in js {
+                if !journal::is_active(id) {
+                    self.overwritten.insert((id, db, k.1.clone()));
+                }
+            }
+        }
+    }
+
+    /// Watches a journaled key for writes by others.
+    fn journal_watch(&mut self, db: usize, key: &[u8], journal: u64) {
+        let w = self.journaled.entry((db, key.into())).or_default();
+        if !w.contains(&journal) {
+            w.push(journal);
+        }
+    }
+
+    /// Stops watching a key for `journal`; returns whether someone else wrote it meanwhile.
+    fn journal_unwatch(&mut self, db: usize, key: &[u8], journal: u64) -> bool {
+        let k = (db, Box::<[u8]>::from(key));
+        if let Some(w) = self.journaled.get_mut(&k) {
+            w.retain(|j| *j != journal);
+            if w.is_empty() {
+                self.journaled.remove(&k);
+            }
+        }
+        self.overwritten.remove(&(journal, db, k.1))
     }
 
     /// A database is emptied or replaced (FLUSHDB, FLUSHALL, SWAPDB): a watched key counts as
@@ -130,6 +166,15 @@ impl KeySignals {
         for ((d, key), w) in &self.watched {
             if *d == db && existed(key) {
                 self.dirty.extend(w.iter().copied());
+            }
+        }
+        for ((d, key), js) in &self.journaled {
+            if *d == db && existed(key) {
+                for &id in js {
+                    if !journal::is_active(id) {
+                        self.overwritten.insert((id, db, key.clone()));
+                    }
+                }
             }
         }
     }
@@ -329,6 +374,63 @@ impl Keyspace {
         self.dbs.swap(a, b);
         for i in [a, b] {
             self.signals.ready_db(i);
+        }
+    }
+
+    /// Records `key`'s pre-image in every journal active on this thread that lacks it (before
+    /// a command run by user code changes the key).
+    pub fn journal_key(&mut self, db: usize, key: &[u8]) {
+        if db >= self.dbs.len() {
+            return;
+        }
+        let (dbs, signals) = (&self.dbs, &mut self.signals);
+        journal::for_each_active(|j| {
+            if !j.has(db, key) && j.record(db, key, dbs[db].raw_get(key)) {
+                signals.journal_watch(db, key, j.id());
+            }
+        });
+    }
+
+    /// Records the pre-image of every key of database `db` (before FLUSHDB, FLUSHALL); with
+    /// `also`, of every key of that database too in `db` (SWAPDB brings them in).
+    pub fn journal_db(&mut self, db: usize, also: Option<usize>) {
+        if !journal::any_active() || db >= self.dbs.len() {
+            return;
+        }
+        let mut keys: Vec<Box<[u8]>> = self.dbs[db].raw_iter().map(|(k, _)| k.into()).collect();
+        if let Some(o) = also.filter(|&o| o < self.dbs.len()) {
+            keys.extend(self.dbs[o].raw_iter().map(|(k, _)| Box::<[u8]>::from(k)));
+        }
+        for k in keys {
+            self.journal_key(db, &k);
+        }
+    }
+
+    /// Puts back every pre-image of `j` that nobody else overwrote since, newest write first,
+    /// and closes the journal. Returns how many keys were restored.
+    pub fn rollback(&mut self, j: &journal::Journal) -> usize {
+        let mut restored = 0;
+        for ((db, key), pre) in j.take() {
+            if self.signals.journal_unwatch(db, &key, j.id()) || db >= self.dbs.len() {
+                continue;
+            }
+            match pre {
+                Some(entry) => self.dbs[db].raw_insert(&key, entry),
+                None => {
+                    self.dbs[db].raw_remove(&key);
+                }
+            }
+            self.signals.modified(db, &key);
+            self.signals.ready(db, &key);
+            restored += 1;
+        }
+        restored
+    }
+
+    /// Forgets `j`'s pre-images (the execution finished): its keys are no longer watched.
+    pub fn journal_release(&mut self, j: &journal::Journal) {
+        for ((db, key), _) in j.take() {
+            self.signals.journal_unwatch(db, &key, j.id());
         }
     }
 
