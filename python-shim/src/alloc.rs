@@ -39,8 +39,19 @@ const EMPTY: PyMemAllocatorEx = PyMemAllocatorEx {
 /// RG.PYSTATS shows lag by at most this much per thread).
 const FLUSH_BYTES: i64 = 64 * 1024;
 
+/// A thread's unpublished counts; published when the thread exits, so short-lived threads
+/// (script threads) leave the totals exact.
+struct Local(std::cell::Cell<(i64, i64)>);
+
+impl Drop for Local {
+    fn drop(&mut self) {
+        let (total, curr) = self.0.get();
+        flush(total, curr);
+    }
+}
+
 thread_local! {
-    static LOCAL: std::cell::Cell<(i64, i64)> = const { std::cell::Cell::new((0, 0)) };
+    static LOCAL: Local = const { Local(std::cell::Cell::new((0, 0))) };
 }
 
 fn flush(total: i64, curr: i64) {
@@ -54,6 +65,7 @@ fn flush(total: i64, curr: i64) {
 fn count(alloc: i64, freed: i64) {
     // `try_with`: allocations during thread teardown (after the TLS is gone) count directly.
     let done = LOCAL.try_with(|l| {
+        let l = &l.0;
         let (mut total, mut curr) = l.get();
         total += alloc;
         curr += alloc - freed;

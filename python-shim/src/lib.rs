@@ -236,7 +236,8 @@ pub fn run_script(
     let end = code.iter().position(|&b| b == 0).unwrap_or(code.len());
     let code = CString::new(&code[..end]).map_err(|e| e.to_string())?;
     let traceback = host.attempt_traceback();
-    pin_thread_state();
+    // No `pin_thread_state` here: script threads are short-lived, and a pinned thread state
+    // (with its data-stack chunk) would outlive them.
     Python::attach(|py| {
         let globals = session.globals.clone_ref(py);
         let mut ctx = Context::new(host, &session.id, Some(globals.clone_ref(py)));

@@ -96,7 +96,10 @@ GB('ShardsIDReader').map(c).run()
 def test_time_event(r):
     code = """
 def tick():
-    execute('incr', 'te_counter')
+    # A raising callback stops its timer: stop after two ticks so the timer does not write
+    # into the tests that share this server.
+    if int(execute('incr', 'te_counter')) >= 2:
+        raise Exception('enough')
 registerTE(1, tick)
 """
     assert pyexecute(r, code) == "OK"
@@ -104,6 +107,9 @@ registerTE(1, tick)
     while int(r.get("te_counter") or 0) < 2:
         assert time.time() < deadline, "the timer did not fire twice"
         time.sleep(0.1)
+    # The second tick raised, which stops the timer (proving an absence needs a wait).
+    time.sleep(1.5)
+    assert r.get("te_counter") == "2"
 
 
 def test_profile(r):
