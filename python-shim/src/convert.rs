@@ -90,10 +90,29 @@ pub fn format_lf(f: f64) -> String {
 /// with SipHash-1-2 under an all-zero key) after inserting `keys` in the given order. Returns
 /// indices into `keys`. A repeated key keeps its first position.
 pub fn gears_dict_order(keys: &[&[u8]]) -> Vec<usize> {
+    thread_local! {
+        /// Records of one reader usually share their field names (hashes of one schema):
+        /// the last key set and its order, reused when the next record has the same keys.
+        static LAST: std::cell::RefCell<(Vec<Vec<u8>>, Vec<usize>)> =
+            const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+    }
+    let hit = LAST.with(|l| {
+        let l = l.borrow();
+        (l.0.len() == keys.len() && l.0.iter().zip(keys).all(|(a, b)| a == b)).then(|| l.1.clone())
+    });
+    if let Some(order) = hit {
+        return order;
+    }
+    let order = compute_dict_order(keys);
+    LAST.with(|l| *l.borrow_mut() = (keys.iter().map(|k| k.to_vec()).collect(), order.clone()));
+    order
+}
+
+fn compute_dict_order(keys: &[&[u8]]) -> Vec<usize> {
     let mut d = GearsDict::default();
-    let mut seen = std::collections::HashSet::new();
     for (i, k) in keys.iter().enumerate() {
-        if seen.insert(*k) {
+        // A repeated key keeps its first place (few keys: a quadratic check allocates nothing).
+        if !keys[..i].contains(k) {
             d.set(i, siphash12(k));
         }
     }

@@ -720,11 +720,33 @@ fn unregister(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
     let abort_pending = args
         .next_opt()
         .is_some_and(|a| a.eq_ignore_ascii_case(b"abortpending"));
-    ctx.shared
+    let running = ctx
+        .shared
         .engine
         .unregister(&id, abort_pending)
         .map_err(rg_err)?;
-    Ok(Reply::Ok)
+    let running: Vec<_> = running
+        .into_iter()
+        .filter(|e| !e.status().is_finished())
+        .collect();
+    // Inside a function (or MULTI) the caller may be the running execution itself: no wait.
+    if running.is_empty() || !ctx.may_block() {
+        return Ok(Reply::Ok);
+    }
+    let (reply, tx) = deferred();
+    let left = Arc::new(std::sync::atomic::AtomicUsize::new(running.len()));
+    let tx = Arc::new(parking_lot::Mutex::new(Some(tx)));
+    for exec in running {
+        let (left, tx) = (left.clone(), tx.clone());
+        exec.when_done(Box::new(move |_| {
+            if left.fetch_sub(1, std::sync::atomic::Ordering::AcqRel) == 1
+                && let Some(tx) = tx.lock().take()
+            {
+                let _ = tx.send(Reply::Ok);
+            }
+        }));
+    }
+    Ok(reply)
 }
 
 /// The ids of a PAUSE/UNPAUSE command: RedisGears 1.2 takes exactly one; several are accepted

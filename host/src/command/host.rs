@@ -209,14 +209,23 @@ impl HostApi for GearsHost {
 /// `{'event': None, 'key'}` without values). Values: strings as bytes, lists as lists, hashes as
 /// dicts; other types carry None, and streams report the type `unknown`, as RedisGears does.
 fn key_record(db: &mut DbView<'_>, key: &[u8], read_value: bool) -> Record {
-    let mut fields = vec![
-        ("event".to_string(), Record::Null),
-        ("key".to_string(), Record::bytes(key)),
-    ];
+    let value = if read_value {
+        db.lookup(key).map(|e| &e.value)
+    } else {
+        None
+    };
+    entry_record(key, value, read_value)
+}
+
+/// [`key_record`] of a key already looked up (`None`: missing).
+fn entry_record(key: &[u8], value: Option<&Value>, read_value: bool) -> Record {
+    let mut fields = Vec::with_capacity(4);
+    fields.push(("event".to_string(), Record::Null));
+    fields.push(("key".to_string(), Record::bytes(key)));
     if !read_value {
         return Record::Map(fields);
     }
-    let (ty, value) = match db.lookup(key).map(|e| &e.value) {
+    let (ty, value) = match value {
         None => ("empty", Record::Null),
         Some(Value::Str(s)) => ("string", Record::Bytes(s.as_bytes().into_owned())),
         Some(Value::List(l)) => (
@@ -278,20 +287,19 @@ impl Backend for GearsHost {
             return (0, Vec::new());
         };
         self.with_store(&shared, |store| {
-            let mut db = store.ks.db(0);
-            let (keys, next) = db.raw().scan_keys(cursor, count);
+            let db = store.ks.db(0);
+            let now = db.now();
             let all = pattern == b"*";
-            let mut out = Vec::with_capacity(keys.len());
-            for key in keys {
-                if !all && !glob::matches(pattern, &key) {
-                    continue;
+            // Expired keys are skipped, not deleted: a reader does not write (their deletion
+            // is the expiry cycle's, or the next client's lookup).
+            let (records, next) = db.raw().scan_entries(cursor, count, |key, entry| {
+                if entry.expire.is_some_and(|t| t <= now) || (!all && !glob::matches(pattern, key))
+                {
+                    return None;
                 }
-                if db.lookup(&key).is_none() {
-                    continue;
-                }
-                out.push(key_record(&mut db, &key, read_value));
-            }
-            (next, out)
+                Some(entry_record(key, Some(&entry.value), read_value))
+            });
+            (next, records)
         })
     }
 

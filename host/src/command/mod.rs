@@ -302,11 +302,7 @@ static TABLE: LazyLock<Table> = LazyLock::new(|| {
     }
 });
 
-/// The process-wide TSC clock behind command statistics (calibrated once).
-fn clock() -> &'static quanta::Clock {
-    static CLOCK: LazyLock<quanta::Clock> = LazyLock::new(quanta::Clock::new);
-    &CLOCK
-}
+use crate::keyspace::clock::clock;
 
 /// The process-wide command table.
 pub fn table() -> &'static Table {

@@ -233,6 +233,8 @@ pub struct Registration {
     pub done: Mutex<VecDeque<ExecutionId>>,
     /// Set when unregistered: nothing new starts.
     pub gone: AtomicBool,
+    /// Executions running now (RG.UNREGISTER waits for them before it replies).
+    pub running: Mutex<Vec<Arc<super::execution::Execution>>>,
     /// Consecutive limit breaches (for automatic pause).
     pub breaches: Mutex<u32>,
 }
@@ -260,6 +262,7 @@ impl Registration {
             streams: Mutex::new(std::collections::HashMap::new()),
             done: Mutex::new(VecDeque::new()),
             gone: AtomicBool::new(false),
+            running: Mutex::new(Vec::new()),
             breaches: Mutex::new(0),
         })
     }
@@ -272,6 +275,29 @@ impl Registration {
     /// Whether it was unregistered.
     pub fn is_gone(&self) -> bool {
         self.gone.load(Ordering::SeqCst)
+    }
+
+    /// Marks `exec` running; false (and nothing recorded) once the registration is gone.
+    pub fn start_running(&self, exec: &Arc<super::execution::Execution>) -> bool {
+        let mut running = self.running.lock();
+        if self.is_gone() {
+            return false;
+        }
+        running.push(exec.clone());
+        true
+    }
+
+    /// Removes `exec` from the running set.
+    pub fn stop_running(&self, exec: &Arc<super::execution::Execution>) {
+        self.running.lock().retain(|e| !Arc::ptr_eq(e, exec));
+    }
+
+    /// Marks the registration gone; returns the executions still running, which finish on
+    /// their own (nothing new starts after this).
+    pub fn retire(&self) -> Vec<Arc<super::execution::Execution>> {
+        let running = self.running.lock();
+        self.gone.store(true, Ordering::SeqCst);
+        running.clone()
     }
 
     /// KeysReader filter: prefix (a trailing `*` means "starts with", else exact), event types

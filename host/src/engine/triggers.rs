@@ -289,11 +289,17 @@ impl Engine {
             }
             return;
         }
-        reg.stats.lock().triggered += 1;
         let exec = self.create_registration_execution(reg);
+        if !reg.start_running(&exec) {
+            // Unregistered between queueing and now: the event is dropped, as pending ones are.
+            self.forget(exec.id);
+            return;
+        }
+        reg.stats.lock().triggered += 1;
         let prev = DEPTH.replace(depth);
         let outcome = self.execute_registration(reg, &exec, input);
         DEPTH.set(prev);
+        reg.stop_running(&exec);
         if let Some(f) = on_done {
             f(outcome);
         }
@@ -514,11 +520,13 @@ impl Engine {
         }
     }
 
-    /// RG.UNREGISTER.
+    /// RG.UNREGISTER: removes the registration; nothing new starts. Returns the executions
+    /// still running, so the caller can wait for them before it replies (after the reply, the
+    /// registration writes nothing more).
     ///
     /// # Errors
     /// `execution is not registered` for an unknown id.
-    pub fn unregister(&self, id: &str, abort_pending: bool) -> Result<(), String> {
+    pub fn unregister(&self, id: &str, abort_pending: bool) -> Result<Vec<Arc<Execution>>, String> {
         let reg = {
             let mut st = self.state.lock();
             let Some(reg) = st.registrations.shift_remove(id) else {
@@ -545,7 +553,7 @@ impl Engine {
             self.refresh_wants_events(&st.registrations);
             reg
         };
-        reg.gone.store(true, Ordering::SeqCst);
+        let running = reg.retire();
         if abort_pending {
             let n = reg.worker.clear() as u64;
             reg.stats.lock().aborted += n;
@@ -554,7 +562,7 @@ impl Engine {
         for id in ids {
             self.forget(id);
         }
-        Ok(())
+        Ok(running)
     }
 
     /// RG.PAUSEREGISTRATIONS of one id.

@@ -135,6 +135,20 @@ impl Db {
                 .map(|(k, _)| Box::<[u8]>::from(&k[..]))
         })
     }
+
+    /// One SCAN step like [`Db::scan_keys`], handing each visited slot's key and entry to `f`
+    /// (which keeps what it returns): readers build their records straight from the table,
+    /// without a second lookup per key. Expiry is the caller's business (`f` sees every entry).
+    pub fn scan_entries<T>(
+        &self,
+        cursor: u64,
+        count: usize,
+        mut f: impl FnMut(&[u8], &Entry) -> Option<T>,
+    ) -> (Vec<T>, u64) {
+        scan_slots(self.map.len(), cursor, count, |i| {
+            self.map.get_index(i).and_then(|(k, e)| f(k, e))
+        })
+    }
 }
 
 /// The cursor walk shared by SCAN, HSCAN, SSCAN and ZSCAN over an index-addressable table of

@@ -8,6 +8,7 @@
 //! single thread would.
 
 pub mod bits;
+pub mod clock;
 pub mod db;
 pub mod events;
 pub mod expire;

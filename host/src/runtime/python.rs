@@ -478,33 +478,42 @@ impl PyCalls<'_, '_> {
                 }
                 list.into_any().unbind()
             }
-            Record::Map(pairs) => {
+            Record::Map(mut pairs) => {
                 let d = PyDict::new(py);
                 // A repeated field (a stream entry may have one) keeps its first place and its
-                // last value.
-                let mut unique: Vec<(String, Record)> = Vec::with_capacity(pairs.len());
-                let mut index: std::collections::HashMap<String, usize> =
-                    std::collections::HashMap::with_capacity(pairs.len());
-                for (k, v) in pairs {
-                    match index.get(&k) {
-                        Some(&i) => unique[i].1 = v,
-                        None => {
-                            index.insert(k.clone(), unique.len());
-                            unique.push((k, v));
-                        }
+                // last value. Records have few fields: a quadratic check allocates nothing.
+                let mut i = 0;
+                while i < pairs.len() {
+                    if let Some(j) = pairs[..i].iter().position(|(k, _)| *k == pairs[i].0) {
+                        let (_, v) = pairs.remove(i);
+                        pairs[j].1 = v;
+                    } else {
+                        i += 1;
                     }
                 }
-                let order: Vec<usize> = if nested {
-                    let keys: Vec<&[u8]> = unique.iter().map(|(k, _)| k.as_bytes()).collect();
-                    convert::gears_dict_order(&keys)
+                if nested {
+                    // Nested dicts (hash values) keep the order RedisGears' C dict gives them.
+                    let keys: Vec<&[u8]> = pairs.iter().map(|(k, _)| k.as_bytes()).collect();
+                    let order = convert::gears_dict_order(&keys);
+                    let mut slots: Vec<Option<(String, Record)>> =
+                        pairs.into_iter().map(Some).collect();
+                    for i in order {
+                        if let Some((k, v)) = slots.get_mut(i).and_then(Option::take) {
+                            d.set_item(k, self.record_to_py(v, true)?)?;
+                        }
+                    }
                 } else {
-                    (0..unique.len()).collect()
-                };
-                let mut slots: Vec<Option<(String, Record)>> =
-                    unique.into_iter().map(Some).collect();
-                for i in order {
-                    if let Some((k, v)) = slots.get_mut(i).and_then(Option::take) {
-                        d.set_item(k, self.record_to_py(v, true)?)?;
+                    for (k, v) in pairs {
+                        let v = self.record_to_py(v, true)?;
+                        // Readers' field names repeat in every record: interned once.
+                        match k.as_str() {
+                            "event" => d.set_item(gears_python::pyo3::intern!(py, "event"), v)?,
+                            "key" => d.set_item(gears_python::pyo3::intern!(py, "key"), v)?,
+                            "type" => d.set_item(gears_python::pyo3::intern!(py, "type"), v)?,
+                            "value" => d.set_item(gears_python::pyo3::intern!(py, "value"), v)?,
+                            "id" => d.set_item(gears_python::pyo3::intern!(py, "id"), v)?,
+                            _ => d.set_item(k, v)?,
+                        }
                     }
                 }
                 d.into_any().unbind()
