@@ -245,6 +245,7 @@ fn convert_outcome(py: Python<'_>, o: gears_python::ScriptOutcome) -> Loaded {
             hook: a.hook,
             keyprefix: a.keyprefix,
             inorder: a.inorder,
+            limits: crate::limits::LimitOverrides::default(),
         })
         .collect();
     Loaded { run, registrations }
@@ -337,6 +338,15 @@ impl Runtime for PythonRuntime {
             }
             abort.set_hook(None);
         });
+    }
+
+    fn breach_text(&self, b: &crate::limits::Breach) -> String {
+        // RG.ABORTEXECUTION keeps the text Python executions always had.
+        if b.kind == crate::limits::BreachKind::Abort {
+            "Execution was aborted".to_string()
+        } else {
+            b.to_string()
+        }
     }
 
     fn profile_stats(
