@@ -603,7 +603,7 @@ fn session_entry(s: &Session, verbose: Option<&[Arc<Registration>]>) -> Reply {
     // One lock for both fields: the guard of a temporary lives to the end of the statement, and
     // the mutex is not reentrant.
     let registrations = s.registrations.lock().clone();
-    Reply::Array(vec![
+    let mut entry = vec![
         Reply::bulk("ID"),
         Reply::bulk(&s.id),
         Reply::bulk("sessionDescription"),
@@ -633,7 +633,14 @@ fn session_entry(s: &Session, verbose: Option<&[Arc<Registration>]>) -> Reply {
             ),
             None => Reply::bulks(registrations.iter()),
         },
-    ])
+    ];
+    // gears-host extension, for sessions of other runtimes than Python (RedisGears' 16
+    // elements stay as they are for Python sessions).
+    if s.runtime.name() != "python" {
+        entry.push(Reply::bulk("runtime"));
+        entry.push(Reply::bulk(s.runtime.name()));
+    }
+    Reply::Array(entry)
 }
 
 /// `RG.PYDUMPSESSIONS [VERBOSE] [DEAD] [SESSIONS s ...]`.
@@ -807,6 +814,10 @@ fn registration_data(r: &Registration) -> Reply {
     data.push(Reply::bulk("numSkipped"));
     data.push(int(s.skipped));
     if let crate::engine::RegStatus::Paused(reason) = &status {
+        if r.kind != ReaderKind::Stream {
+            data.push(Reply::bulk("status"));
+            data.push(Reply::bulk(status.as_str()));
+        }
         data.push(Reply::bulk("pauseReason"));
         data.push(Reply::bulk(reason));
     }

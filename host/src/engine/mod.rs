@@ -108,6 +108,27 @@ pub enum ExecuteReply {
     Id(String),
 }
 
+/// The engine's counters for `INFO gears`.
+#[derive(Debug, Clone, Default)]
+pub struct GearsInfo {
+    /// Linked sessions per runtime name.
+    pub sessions: BTreeMap<&'static str, usize>,
+    /// Registrations.
+    pub registrations: usize,
+    /// Paused registrations (by hand, by their code, or automatically).
+    pub registrations_paused: usize,
+    /// Executions running now.
+    pub executions_running: usize,
+    /// Executions created and waiting for a thread.
+    pub executions_queued: usize,
+    /// Breaches so far, by kind name.
+    pub breaches: Vec<(&'static str, u64)>,
+    /// Automatic pauses so far.
+    pub auto_pauses: u64,
+    /// The wasm runtime's counters.
+    pub wasm: crate::runtime::RuntimeStats,
+}
+
 /// Completion callback of an asynchronous engine operation.
 pub type Reply<T> = Box<dyn FnOnce(T) + Send>;
 
@@ -445,7 +466,12 @@ impl Engine {
     }
 
     /// Creates an execution (status `created`) and applies MaxExecutions eviction.
-    fn create_execution(&self, run: &RunSpec, registered: bool, session: &Session) -> Arc<Execution> {
+    fn create_execution(
+        &self,
+        run: &RunSpec,
+        registered: bool,
+        session: &Session,
+    ) -> Arc<Execution> {
         let (steps, _) = plan::expand(&run.plan);
         let exec = Execution::new(self.next_execution_id(), registered, steps);
         exec.set_abort_text(session.runtime.breach_text(&Breach::abort()));
@@ -704,6 +730,38 @@ impl Engine {
                     exec.abort.abort_breach(Breach::timeout(ms), &text);
                 }
             });
+    }
+
+    /// What `INFO gears` reports.
+    pub fn info(&self) -> GearsInfo {
+        let mut info = GearsInfo::default();
+        {
+            let st = self.state.lock();
+            for s in st.sessions.values() {
+                *info.sessions.entry(s.runtime.name()).or_insert(0) += 1;
+            }
+            info.registrations = st.registrations.len();
+            info.registrations_paused = st
+                .registrations
+                .values()
+                .filter(|r| matches!(*r.status.lock(), RegStatus::Paused(_)))
+                .count();
+            for e in st.executions.values() {
+                match e.status() {
+                    Status::Running => info.executions_running += 1,
+                    Status::Created => info.executions_queued += 1,
+                    _ => {}
+                }
+            }
+        }
+        for k in crate::limits::BreachKind::ALL {
+            info.breaches.push((k.as_str(), self.breaches.get(k)));
+        }
+        info.auto_pauses = self.breaches.pauses();
+        if let Some(w) = self.wasm_runtime() {
+            info.wasm = w.stats();
+        }
+        info
     }
 
     /// Linked sessions, by id.

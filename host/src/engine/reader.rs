@@ -215,7 +215,8 @@ impl Reader for KeysOnlyReader<'_> {
     }
 }
 
-/// ShardsIDReader: one record, this shard's id.
+/// ShardsIDReader: one record per shard; outside a cluster `'1'`, as RedisGears' Python
+/// `shardReaderCallback` yields.
 #[derive(Debug, Default)]
 pub struct ShardsIdReader {
     done: bool,
@@ -227,8 +228,6 @@ impl Reader for ShardsIdReader {
             return Ok(None);
         }
         self.done = true;
-        calls
-            .import(Record::bytes(super::execution::SHARD_ID))
-            .map(Some)
+        calls.import(Record::bytes("1")).map(Some)
     }
 }

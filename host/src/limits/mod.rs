@@ -240,7 +240,10 @@ mod tests {
             Breach::memory(16_777_216).to_string(),
             "ABORTED memory limit 16777216 bytes exceeded"
         );
-        assert_eq!(Breach::timeout(50).to_string(), "ABORTED timeout 50 ms exceeded");
+        assert_eq!(
+            Breach::timeout(50).to_string(),
+            "ABORTED timeout 50 ms exceeded"
+        );
         assert_eq!(Breach::abort().to_string(), "ABORTED by RG.ABORTEXECUTION");
     }
 

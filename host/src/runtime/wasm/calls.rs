@@ -11,12 +11,12 @@ use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use super::WasmSession;
 use super::bindings::exports::gears::function::function::{CallKind, Failure, Request};
 use super::bindings::gears::function::types::{Data, Value};
 use super::convert;
 use super::instance::{Budget, Instance, Stop};
 use super::plan::{Role, WasmCallback};
-use super::WasmSession;
 use crate::limits::Breach;
 use crate::runtime::{Abort, Callback, Calls, HostApi, Native, Record, ReplyValue, RuntimeError};
 
@@ -177,12 +177,7 @@ impl<'a> WasmCalls<'a> {
     }
 
     /// A request expecting exactly one record.
-    fn one(
-        &mut self,
-        c: &Callback,
-        kind: CallKind,
-        args: Vec<Data>,
-    ) -> Result<Data, RuntimeError> {
+    fn one(&mut self, c: &Callback, kind: CallKind, args: Vec<Data>) -> Result<Data, RuntimeError> {
         let cb = callback(c);
         let mut out = self.request(cb.id, &c.describe, kind, args)?;
         if out.len() != 1 {

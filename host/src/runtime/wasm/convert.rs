@@ -157,7 +157,9 @@ fn push_reply(out: &mut Vec<ReplyNode>, r: &ReplyValue) {
         ReplyValue::Int(n) => out.push(ReplyNode::Integer(*n)),
         ReplyValue::Double(d) => out.push(ReplyNode::Double(*d)),
         ReplyValue::Bool(b) => out.push(ReplyNode::Boolean(*b)),
-        ReplyValue::Status(s) => out.push(ReplyNode::Status(String::from_utf8_lossy(s).into_owned())),
+        ReplyValue::Status(s) => {
+            out.push(ReplyNode::Status(String::from_utf8_lossy(s).into_owned()))
+        }
         ReplyValue::Error(e) => out.push(ReplyNode::Error(e.clone())),
         ReplyValue::Bulk(b) => out.push(ReplyNode::Bulk(b.clone())),
         ReplyValue::Array(items) => {
@@ -212,7 +214,11 @@ fn py_float(f: f64) -> String {
         return if f > 0.0 { "inf".into() } else { "-inf".into() };
     }
     let s = format!("{f:?}");
-    if s.contains(['.', 'e', 'E']) { s } else { format!("{s}.0") }
+    if s.contains(['.', 'e', 'E']) {
+        s
+    } else {
+        format!("{s}.0")
+    }
 }
 
 fn py_quote(s: &str) -> String {
@@ -354,7 +360,10 @@ mod tests {
     fn records_round_trip_and_keys_read_like_python() {
         let r = Record::Map(vec![
             ("key".into(), Record::bytes("a")),
-            ("value".into(), Record::List(vec![Record::Int(1), Record::Float(2.0)])),
+            (
+                "value".into(),
+                Record::List(vec![Record::Int(1), Record::Float(2.0)]),
+            ),
         ]);
         let d = record(r);
         assert!(check(&d).is_ok());
@@ -362,7 +371,12 @@ mod tests {
         assert_eq!(key_text(&[Value::Integer(7)]), "7");
         assert_eq!(key_text(&[Value::Text("a\0b".into())]), "a");
         assert_eq!(
-            elements(vec![Value::List(2), Value::List(1), Value::Null, Value::Integer(1)]),
+            elements(vec![
+                Value::List(2),
+                Value::List(1),
+                Value::Null,
+                Value::Integer(1)
+            ]),
             vec![vec![Value::List(1), Value::Null], vec![Value::Integer(1)]]
         );
     }

@@ -343,9 +343,7 @@ impl builder::Host for StoreState {
                 Ok(())
             }
             Phase::Reinit => Ok(()),
-            Phase::Exec | Phase::Idle => {
-                Err("run() can only be declared during init".to_string())
-            }
+            Phase::Exec | Phase::Idle => Err("run() can only be declared during init".to_string()),
         })
     }
 
@@ -354,14 +352,16 @@ impl builder::Host for StoreState {
         p: builder::Plan,
         options: builder::RegisterOptions,
     ) -> wasmtime::Result<Result<(), String>> {
-        self.guarded("register", HOST_CALL_FUEL / 10, |s| match &mut s.call.phase {
-            Phase::Upload(d) => {
-                d.registrations.push((p, options));
-                Ok(())
-            }
-            Phase::Reinit => Ok(()),
-            Phase::Exec | Phase::Idle => {
-                Err("register() can only be declared during init".to_string())
+        self.guarded("register", HOST_CALL_FUEL / 10, |s| {
+            match &mut s.call.phase {
+                Phase::Upload(d) => {
+                    d.registrations.push((p, options));
+                    Ok(())
+                }
+                Phase::Reinit => Ok(()),
+                Phase::Exec | Phase::Idle => {
+                    Err("register() can only be declared during init".to_string())
+                }
             }
         })
     }

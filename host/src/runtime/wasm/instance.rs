@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use wasmtime::{Store, Trap, UpdateDeadline};
 
-use super::bindings::exports::gears::function::function::{Request, Failure};
+use super::bindings::exports::gears::function::function::{Failure, Request};
 use super::bindings::gears::function::types::Data;
 use super::bindings::{Gears, GearsPre};
 use super::host::{CallCtx, HostTrap, Phase, StoreState};

@@ -115,11 +115,7 @@ impl Drop for WasmSession {
 
 impl WasmSession {
     /// An instance for an execution: a pooled one, or a fresh one (which runs `init`).
-    fn checkout(
-        &self,
-        api: &Arc<dyn HostApi>,
-        budget: &mut Budget,
-    ) -> Result<Instance, Stop> {
+    fn checkout(&self, api: &Arc<dyn HostApi>, budget: &mut Budget) -> Result<Instance, Stop> {
         let module = self
             .module
             .get()
@@ -134,8 +130,14 @@ impl WasmSession {
                 }
             }
         }
-        Instance::create(&module.pre, self.id.clone(), api.clone(), Phase::Reinit, budget)
-            .map(|(inst, _)| inst)
+        Instance::create(
+            &module.pre,
+            self.id.clone(),
+            api.clone(),
+            Phase::Reinit,
+            budget,
+        )
+        .map(|(inst, _)| inst)
     }
 
     /// Returns a healthy instance to the pool.
@@ -161,9 +163,7 @@ fn session(state: &SessionState) -> &WasmSession {
 /// The magic and the layer field of a WebAssembly binary: core modules are layer 0.
 fn check_header(bytes: &[u8]) -> Result<(), String> {
     if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
-        return Err(
-            "invalid module: not a WebAssembly binary (it must start with \\0asm)".into(),
-        );
+        return Err("invalid module: not a WebAssembly binary (it must start with \\0asm)".into());
     }
     if bytes[6..8] == [0, 0] {
         return Err(format!(
@@ -183,7 +183,11 @@ fn check_imports(component: &Component, engine: &wasmtime::Engine) -> Result<boo
             if version != VERSION {
                 return Err(format!(
                     "the module was built against {PACKAGE}@{} but this server implements {PACKAGE}@{VERSION}",
-                    if version.is_empty() { "(no version)" } else { version }
+                    if version.is_empty() {
+                        "(no version)"
+                    } else {
+                        version
+                    }
                 ));
             }
             if !matches!(iface, "host" | "builder" | "types") {
@@ -255,9 +259,7 @@ impl Runtime for WasmRuntime {
             .instantiate_pre(&component)
             .map_err(|e| format!("the module cannot be linked: {e:#}"))?;
         let pre = bindings::GearsPre::new(pre).map_err(|e| {
-            format!(
-                "the module does not export {PACKAGE}/function@{VERSION} (init, call): {e:#}"
-            )
+            format!("the module does not export {PACKAGE}/function@{VERSION} (init, call): {e:#}")
         })?;
         let mut budget = Budget::new(sess.opts.limits, Arc::new(AtomicBool::new(false)));
         let (inst, phase) = Instance::create(
