@@ -226,7 +226,7 @@ impl Image {
     }
 
     fn alloc(&mut self, size: u32, align: u32) -> u32 {
-        while self.addr() % align != 0 {
+        while !self.addr().is_multiple_of(align) {
             self.buf.push(0);
         }
         let p = self.addr();
