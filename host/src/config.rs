@@ -544,6 +544,18 @@ pub struct GearsConfig {
     /// `MaxTriggerDepth` (gears-host): how deep registrations may trigger registrations (a
     /// registration whose writes trigger itself is cut off here, counted as a failure).
     pub max_trigger_depth: i64,
+    /// `DefaultFuel` (gears-host): fuel per execution of wasm functions (0: unlimited).
+    pub default_fuel: i64,
+    /// `DefaultMemoryLimit` (gears-host): linear memory cap of a wasm instance in bytes (0: the
+    /// 4 GiB maximum).
+    pub default_memory_limit: i64,
+    /// `DefaultTimeoutMS` (gears-host): wall-clock limit per execution (0: none).
+    pub default_timeout_ms: i64,
+    /// `MaxBreachesBeforePause` (gears-host): consecutive limit breaches after which a
+    /// registration pauses itself (0: never).
+    pub max_breaches_before_pause: i64,
+    /// `MaxModuleBytes` (gears-host): the largest module RG.WASMEXECUTE accepts.
+    pub max_module_bytes: i64,
     /// User keys (and Python keys, as RedisGears also stores them there).
     pub extra: BTreeMap<String, String>,
 }
@@ -567,6 +579,11 @@ impl Default for GearsConfig {
             dependencies_sha256: String::new(),
             python_installation_dir: "./gears-data".into(),
             max_trigger_depth: 16,
+            default_fuel: 10_000_000_000,
+            default_memory_limit: 128 * 1024 * 1024,
+            default_timeout_ms: 0,
+            max_breaches_before_pause: 3,
+            max_module_bytes: 64 * 1024 * 1024,
             extra: BTreeMap::new(),
         }
     }
@@ -582,7 +599,16 @@ const GEARS_CORE: &[(&str, bool)] = &[
     ("SendMsgRetries", true),
     ("Plugin", false),
     ("MaxTriggerDepth", true),
+    ("DefaultFuel", true),
+    ("DefaultMemoryLimit", true),
+    ("DefaultTimeoutMS", true),
+    ("MaxBreachesBeforePause", true),
+    ("MaxModuleBytes", true),
 ];
+
+/// The largest `DefaultMemoryLimit`: a wasm32 instance's 4 GiB (the pooling allocator's slot
+/// size, `runtime::wasm::engine::MAX_MEMORY_BYTES`).
+pub const MAX_MEMORY_LIMIT: i64 = 4 << 30;
 
 /// Python plugin keys: name, whether settable at run time.
 const GEARS_PYTHON: &[(&str, bool)] = &[
@@ -621,6 +647,11 @@ impl GearsConfig {
             "ExecutionMaxIdleTime" => &mut self.execution_max_idle_time,
             "SendMsgRetries" => &mut self.send_msg_retries,
             "MaxTriggerDepth" => &mut self.max_trigger_depth,
+            "DefaultFuel" => &mut self.default_fuel,
+            "DefaultMemoryLimit" => &mut self.default_memory_limit,
+            "DefaultTimeoutMS" => &mut self.default_timeout_ms,
+            "MaxBreachesBeforePause" => &mut self.max_breaches_before_pause,
+            "MaxModuleBytes" => &mut self.max_module_bytes,
             _ => return None,
         })
     }
@@ -639,6 +670,11 @@ impl GearsConfig {
             "ExecutionMaxIdleTime" => int(self.execution_max_idle_time),
             "SendMsgRetries" => int(self.send_msg_retries),
             "MaxTriggerDepth" => int(self.max_trigger_depth),
+            "DefaultFuel" => int(self.default_fuel),
+            "DefaultMemoryLimit" => int(self.default_memory_limit),
+            "DefaultTimeoutMS" => int(self.default_timeout_ms),
+            "MaxBreachesBeforePause" => int(self.max_breaches_before_pause),
+            "MaxModuleBytes" => int(self.max_module_bytes),
             "Plugin" => Ok(GearsValue::List(Vec::new())),
             "PythonAttemptTraceback" => int(self.python_attempt_traceback),
             "PythonInstallReqMaxIdleTime" => int(self.python_install_req_max_idle_time),
@@ -673,6 +709,12 @@ impl GearsConfig {
                 ("ExecutionThreads" | "ExecutionMaxIdleTime", Some(v)) if v > 0 => Some(v),
                 ("SendMsgRetries", Some(v)) if v >= 0 => Some(v),
                 ("MaxTriggerDepth", Some(v)) if v >= 1 => Some(v),
+                ("DefaultFuel" | "DefaultTimeoutMS", Some(v)) if v >= 0 => Some(v),
+                ("DefaultMemoryLimit", Some(v)) if (0..=MAX_MEMORY_LIMIT).contains(&v) => Some(v),
+                ("MaxBreachesBeforePause", Some(v)) if (0..=i64::from(u32::MAX)).contains(&v) => {
+                    Some(v)
+                }
+                ("MaxModuleBytes", Some(v)) if v >= 1 => Some(v),
                 (
                     "MaxExecutions" | "MaxExecutionsPerRegistration" | "ProfileExecutions",
                     Some(v),

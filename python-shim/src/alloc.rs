@@ -52,6 +52,15 @@ impl Drop for Local {
 
 thread_local! {
     static LOCAL: Local = const { Local(std::cell::Cell::new((0, 0))) };
+    /// Bytes allocated minus bytes freed by this thread since it started (never flushed): the
+    /// engine's best-effort memory limit of Python executions reads it.
+    static NET: std::cell::Cell<i64> = const { std::cell::Cell::new(0) };
+}
+
+/// Bytes this thread allocated through the Python allocators minus the bytes it freed, since
+/// the thread started. Best effort: an object freed by another thread counts there.
+pub fn thread_net() -> i64 {
+    NET.try_with(std::cell::Cell::get).unwrap_or(0)
 }
 
 fn flush(total: i64, curr: i64) {
@@ -64,6 +73,7 @@ fn flush(total: i64, curr: i64) {
 
 fn count(alloc: i64, freed: i64) {
     // `try_with`: allocations during thread teardown (after the TLS is gone) count directly.
+    let _ = NET.try_with(|n| n.set(n.get() + alloc - freed));
     let done = LOCAL.try_with(|l| {
         let l = &l.0;
         let (mut total, mut curr) = l.get();

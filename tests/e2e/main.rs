@@ -17,4 +17,5 @@ mod sort_dump;
 mod streams;
 mod strings;
 mod tx;
+mod wasm;
 mod zsets;

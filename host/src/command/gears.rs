@@ -9,8 +9,9 @@ use super::{Args, CmdError, CmdResult, CommandSpec, Ctx, Flags, Reply};
 use crate::config::{GearsSet, GearsValue};
 use crate::engine::{
     EngineError, ExecuteReply, ExecuteRequest, Execution, ExecutionId, Outcome, ReaderKind,
-    Registration, SHARD_ID, Session, TriggerReply,
+    Registration, RuntimeKind, SHARD_ID, Session, TriggerReply,
 };
+use crate::limits::LimitOverrides;
 use crate::runtime::ReplyValue;
 
 /// RedisGears registers every command variadic and checks arguments in the handler.
@@ -20,6 +21,9 @@ pub(super) const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("rg.pyexecute", -1, RG, pyexecute)
         .group("gears")
         .summary("Execute a Python function"),
+    CommandSpec::new("rg.wasmexecute", -1, RG, wasmexecute)
+        .group("gears")
+        .summary("Upload a WebAssembly function (component) and run or register it"),
     CommandSpec::new("rg.dumpexecutions", -1, RG, dumpexecutions)
         .group("gears")
         .summary("List executions"),
@@ -144,9 +148,62 @@ fn valid_session_id(id: &[u8]) -> bool {
         .all(|c| c.is_ascii_alphanumeric() || *c == b'-' || *c == b'_')
 }
 
+/// Parses the value of a limit option (`FUEL`, `MEMORY`, `TIMEOUT`, `MAXBREACHES`) into
+/// `limits` when `upper` names one; returns whether it did. `args` is positioned on the option.
+fn limit_option(
+    upper: &[u8],
+    args: &mut Args<'_>,
+    limits: &mut LimitOverrides,
+) -> Result<bool, CmdError> {
+    let name = match upper {
+        b"FUEL" => "FUEL",
+        b"MEMORY" => "MEMORY",
+        b"TIMEOUT" => "TIMEOUT",
+        b"MAXBREACHES" => "MAXBREACHES",
+        _ => return Ok(false),
+    };
+    args.next_opt();
+    let v = args
+        .peek()
+        .ok_or_else(|| rg_err(format!("{name} is missing")))?;
+    let text = String::from_utf8_lossy(v);
+    let n = if name == "MEMORY" {
+        crate::config::parse_memory(&text)
+    } else {
+        text.parse::<u64>().ok()
+    };
+    let bad = || {
+        rg_err(match name {
+            "MEMORY" => format!(
+                "MEMORY must be a byte count from 0 to {} (0: the maximum)",
+                crate::config::MAX_MEMORY_LIMIT
+            ),
+            "MAXBREACHES" => {
+                format!("MAXBREACHES must be an integer from 0 to {}", u32::MAX)
+            }
+            _ => format!("{name} must be a non-negative integer"),
+        })
+    };
+    let n = n.ok_or_else(bad)?;
+    match name {
+        "FUEL" => limits.fuel = Some(n),
+        "MEMORY" => {
+            if n > crate::config::MAX_MEMORY_LIMIT as u64 {
+                return Err(bad());
+            }
+            limits.memory_bytes = Some(n);
+        }
+        "TIMEOUT" => limits.timeout_ms = Some(n),
+        _ => limits.max_breaches = Some(u32::try_from(n).map_err(|_| bad())?),
+    }
+    Ok(true)
+}
+
 /// `RG.PYEXECUTE "<code>" [UNBLOCKING] [ID id] [DESCRIPTION d] [UPGRADE] [REPLACE_WITH id]
-/// [FORCE_REINSTALL_REQUIREMENTS] [REQUIREMENTS req ...]`: runs a Python script on an execution
-/// thread; the client waits for `OK`, `[results, errors]`, an error, or (UNBLOCKING) the id.
+/// [FORCE_REINSTALL_REQUIREMENTS] [FUEL n] [MEMORY bytes] [TIMEOUT ms] [MAXBREACHES n]
+/// [REQUIREMENTS req ...]`: runs a Python script on an execution thread; the client waits for
+/// `OK`, `[results, errors]`, an error, or (UNBLOCKING) the id. TIMEOUT and MEMORY bind Python
+/// executions best effort; FUEL is stored and binds once Python runs sandboxed.
 fn pyexecute(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
     if !ctx.may_block() {
         return Err(rg_err(
@@ -192,7 +249,11 @@ fn pyexecute(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
                     .ok_or_else(|| rg_err("DESCRIPTION is missing"))?;
                 req.desc = Some(text(v));
             }
-            _ => break,
+            other => {
+                if !limit_option(other, &mut args, &mut req.limits)? {
+                    break;
+                }
+            }
         }
         args.next_opt();
     }
@@ -208,6 +269,79 @@ fn pyexecute(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
     }
     let (reply, tx) = deferred();
     ctx.shared.engine.pyexecute(
+        req,
+        Box::new(move |r| {
+            let _ = tx.send(execute_reply(r));
+        }),
+    );
+    Ok(reply)
+}
+
+/// `RG.WASMEXECUTE [ID id] [DESCRIPTION d] [UPGRADE] [UNBLOCKING] [FUEL n] [MEMORY bytes]
+/// [TIMEOUT ms] [MAXBREACHES n] [ISOLATE] <module>`: uploads a WebAssembly component (the last
+/// argument, so `redis-cli -x RG.WASMEXECUTE ... < fn.wasm` works), compiles it off the serving
+/// threads, runs its `init` and then its `run()` or registrations, as RG.PYEXECUTE does.
+fn wasmexecute(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    if !ctx.may_block() {
+        return Err(rg_err(
+            "Can not run gears inside a multi exec, lua, or when blocking is not allowed",
+        ));
+    }
+    // The module is the last argument; the options come between the name and it.
+    let argv = args.argv();
+    let (Some((module, head)), false) = (argv.split_last(), args.is_empty()) else {
+        return Err(arity(&args));
+    };
+    let max = ctx.shared.engine.config().max_module_bytes;
+    if i64::try_from(module.len()).unwrap_or(i64::MAX) > max {
+        return Err(rg_err(format!(
+            "module is {} bytes, over the MaxModuleBytes limit of {max} bytes",
+            module.len()
+        )));
+    }
+    let mut req = ExecuteRequest {
+        runtime: RuntimeKind::Wasm,
+        ..ExecuteRequest::default()
+    };
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let mut opts = Args::new(head);
+    while let Some(opt) = opts.peek() {
+        let upper = opt.to_ascii_uppercase();
+        match upper.as_slice() {
+            b"UNBLOCKING" => req.unblocking = true,
+            b"UPGRADE" => req.upgrade = true,
+            b"ISOLATE" => req.isolate = true,
+            b"ID" => {
+                opts.next_opt();
+                let v = opts.peek().ok_or_else(|| rg_err("ID is missing"))?;
+                if !valid_session_id(v) {
+                    return Err(rg_err(
+                        "ID must be compose of: ['A'-'Z' | 'a'-'z' | '0' - '9' | '-' | '_']",
+                    ));
+                }
+                req.id = Some(text(v));
+            }
+            b"DESCRIPTION" => {
+                opts.next_opt();
+                let v = opts
+                    .peek()
+                    .ok_or_else(|| rg_err("DESCRIPTION is missing"))?;
+                req.desc = Some(text(v));
+            }
+            other => {
+                if !limit_option(other, &mut opts, &mut req.limits)? {
+                    return Err(rg_err(format!(
+                        "Unknown arguments were given: {}",
+                        text(opt)
+                    )));
+                }
+            }
+        }
+        opts.next_opt();
+    }
+    req.code = module.to_vec();
+    let (reply, tx) = deferred();
+    ctx.shared.engine.execute(
         req,
         Box::new(move |r| {
             let _ = tx.send(execute_reply(r));
@@ -469,7 +603,7 @@ fn session_entry(s: &Session, verbose: Option<&[Arc<Registration>]>) -> Reply {
     // One lock for both fields: the guard of a temporary lives to the end of the statement, and
     // the mutex is not reentrant.
     let registrations = s.registrations.lock().clone();
-    Reply::Array(vec![
+    let mut entry = vec![
         Reply::bulk("ID"),
         Reply::bulk(&s.id),
         Reply::bulk("sessionDescription"),
@@ -499,7 +633,14 @@ fn session_entry(s: &Session, verbose: Option<&[Arc<Registration>]>) -> Reply {
             ),
             None => Reply::bulks(registrations.iter()),
         },
-    ])
+    ];
+    // gears-host extension, for sessions of other runtimes than Python (RedisGears' 16
+    // elements stay as they are for Python sessions).
+    if s.runtime.name() != "python" {
+        entry.push(Reply::bulk("runtime"));
+        entry.push(Reply::bulk(s.runtime.name()));
+    }
+    Reply::Array(entry)
 }
 
 /// `RG.PYDUMPSESSIONS [VERBOSE] [DEAD] [SESSIONS s ...]`.
@@ -673,6 +814,10 @@ fn registration_data(r: &Registration) -> Reply {
     data.push(Reply::bulk("numSkipped"));
     data.push(int(s.skipped));
     if let crate::engine::RegStatus::Paused(reason) = &status {
+        if r.kind != ReaderKind::Stream {
+            data.push(Reply::bulk("status"));
+            data.push(Reply::bulk(status.as_str()));
+        }
         data.push(Reply::bulk("pauseReason"));
         data.push(Reply::bulk(reason));
     }

@@ -50,7 +50,7 @@ const DEFAULT_SECTIONS: &[&str] = &[
     "cluster",
     "keyspace",
 ];
-const ALL_EXTRA: &[&str] = &["commandstats", "latencystats"];
+const ALL_EXTRA: &[&str] = &["commandstats", "latencystats", "gears"];
 
 /// `INFO [section ...]`.
 fn info(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
@@ -248,6 +248,28 @@ fn info_section(ctx: &mut Ctx<'_>, section: &str, out: &mut String) {
                 "total_reads_processed",
                 &cs.commands_processed.load(Ordering::Relaxed),
             );
+        }
+        "gears" => {
+            out.push_str("# Gears\r\n");
+            let info = shared.engine.info();
+            for rt in ["python", "wasm"] {
+                w(
+                    out,
+                    &format!("sessions_{rt}"),
+                    &info.sessions.get(rt).copied().unwrap_or(0),
+                );
+            }
+            w(out, "registrations", &info.registrations);
+            w(out, "registrations_paused", &info.registrations_paused);
+            w(out, "executions_running", &info.executions_running);
+            w(out, "executions_queued", &info.executions_queued);
+            for (kind, n) in &info.breaches {
+                w(out, &format!("breaches_{kind}"), n);
+            }
+            w(out, "auto_pauses", &info.auto_pauses);
+            w(out, "wasm_instances_pooled", &info.wasm.instances_pooled);
+            w(out, "wasm_compile_cache_hits", &info.wasm.cache_hits);
+            w(out, "wasm_compile_cache_misses", &info.wasm.cache_misses);
         }
         "replication" => {
             out.push_str("# Replication\r\n");

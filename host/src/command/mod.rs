@@ -548,7 +548,8 @@ impl Shared {
             tracing::error!(error = %e, "invalid RedisGears start-up configuration, using defaults");
             crate::config::GearsConfig::default()
         });
-        let engine = crate::engine::Engine::new(gears, python_runtime());
+        let engine =
+            crate::engine::Engine::with_runtimes(gears, python_runtime(), wasm_runtime(&data_dir));
         let shared = Shared {
             store: Arc::new(Mutex::new(Store::new(config))),
             engine,
@@ -599,6 +600,16 @@ fn python_runtime() -> Option<crate::engine::RuntimeFactory> {
         crate::runtime::python::PythonRuntime::start()
             .map(|rt| Arc::new(rt) as Arc<dyn crate::runtime::Runtime>)
             .map_err(|e| e.to_string())
+    }))
+}
+
+/// The wasm runtime (the process-wide wasmtime engine starts on first use), with its compile
+/// cache below the data directory.
+fn wasm_runtime(data_dir: &str) -> Option<crate::engine::RuntimeFactory> {
+    let dir = std::path::PathBuf::from(data_dir);
+    Some(Box::new(move || {
+        crate::runtime::wasm::WasmRuntime::new(dir.clone())
+            .map(|rt| Arc::new(rt) as Arc<dyn crate::runtime::Runtime>)
     }))
 }
 

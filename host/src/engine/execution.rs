@@ -134,6 +134,8 @@ pub struct Execution {
     pub journal: Arc<Journal>,
     /// Its state.
     pub state: Mutex<ExecState>,
+    /// The error text RG.ABORTEXECUTION gives it (its runtime's).
+    abort_text: std::sync::OnceLock<String>,
 }
 
 impl std::fmt::Debug for ExecState {
@@ -162,7 +164,21 @@ impl Execution {
                 on_done: Vec::new(),
                 natives: None,
             }),
+            abort_text: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Sets the error text RG.ABORTEXECUTION gives it (once).
+    pub fn set_abort_text(&self, text: String) {
+        let _ = self.abort_text.set(text);
+    }
+
+    /// The error text RG.ABORTEXECUTION gives it.
+    pub fn abort_text(&self) -> String {
+        self.abort_text
+            .get()
+            .cloned()
+            .unwrap_or_else(|| crate::limits::Breach::abort().to_string())
     }
 
     /// The current status.

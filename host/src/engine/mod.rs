@@ -33,8 +33,9 @@ pub use session::Session;
 pub use triggers::TriggerReply;
 
 use crate::config::GearsConfig;
+use crate::limits::{Breach, BreachCounters, LimitOverrides, Limits};
 use crate::runtime::plan::{Loaded, RunArg, RunSpec};
-use crate::runtime::{HostApi, Runtime};
+use crate::runtime::{EnterOptions, HostApi, Runtime, SessionOptions};
 
 /// Errors of engine operations; `Display` is RedisGears' wire text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -57,10 +58,22 @@ pub enum EngineError {
 /// never pay it).
 pub type RuntimeFactory = Box<dyn Fn() -> Result<Arc<dyn Runtime>, String> + Send + Sync>;
 
-/// An RG.PYEXECUTE request, parsed.
+/// Which runtime a session's code is for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RuntimeKind {
+    /// RG.PYEXECUTE: Python source.
+    #[default]
+    Python,
+    /// RG.WASMEXECUTE: a WebAssembly component.
+    Wasm,
+}
+
+/// An RG.PYEXECUTE or RG.WASMEXECUTE request, parsed.
 #[derive(Debug, Clone, Default)]
 pub struct ExecuteRequest {
-    /// The script.
+    /// The runtime.
+    pub runtime: RuntimeKind,
+    /// The script (Python) or module bytes (wasm).
     pub code: Vec<u8>,
     /// UNBLOCKING.
     pub unblocking: bool,
@@ -76,6 +89,10 @@ pub struct ExecuteRequest {
     pub force_reinstall: bool,
     /// REQUIREMENTS.
     pub requirements: Vec<String>,
+    /// FUEL, MEMORY, TIMEOUT, MAXBREACHES.
+    pub limits: LimitOverrides,
+    /// ISOLATE (wasm): a fresh instance per execution.
+    pub isolate: bool,
 }
 
 /// The reply to RG.PYEXECUTE.
@@ -89,6 +106,27 @@ pub enum ExecuteReply {
     Results(Outcome),
     /// The execution id of an UNBLOCKING `run()`.
     Id(String),
+}
+
+/// The engine's counters for `INFO gears`.
+#[derive(Debug, Clone, Default)]
+pub struct GearsInfo {
+    /// Linked sessions per runtime name.
+    pub sessions: BTreeMap<&'static str, usize>,
+    /// Registrations.
+    pub registrations: usize,
+    /// Paused registrations (by hand, by their code, or automatically).
+    pub registrations_paused: usize,
+    /// Executions running now.
+    pub executions_running: usize,
+    /// Executions created and waiting for a thread.
+    pub executions_queued: usize,
+    /// Breaches so far, by kind name.
+    pub breaches: Vec<(&'static str, u64)>,
+    /// Automatic pauses so far.
+    pub auto_pauses: u64,
+    /// The wasm runtime's counters.
+    pub wasm: crate::runtime::RuntimeStats,
 }
 
 /// Completion callback of an asynchronous engine operation.
@@ -131,6 +169,9 @@ pub struct Engine {
     scheduler: scheduler::Scheduler,
     python_factory: Option<RuntimeFactory>,
     python: OnceLock<Result<Arc<dyn Runtime>, String>>,
+    wasm_factory: Option<RuntimeFactory>,
+    wasm: OnceLock<Result<Arc<dyn Runtime>, String>>,
+    breaches: BreachCounters,
     host: OnceLock<Host>,
     next_exec: AtomicU64,
     next_plan: AtomicU64,
@@ -154,6 +195,15 @@ fn random_hex40() -> String {
 impl Engine {
     /// An engine with `config`; `python` creates the Python runtime on first use.
     pub fn new(config: GearsConfig, python: Option<RuntimeFactory>) -> Arc<Engine> {
+        Self::with_runtimes(config, python, None)
+    }
+
+    /// An engine with `config`; `python` and `wasm` create their runtimes on first use.
+    pub fn with_runtimes(
+        config: GearsConfig,
+        python: Option<RuntimeFactory>,
+        wasm: Option<RuntimeFactory>,
+    ) -> Arc<Engine> {
         let threads = usize::try_from(config.execution_threads)
             .unwrap_or(3)
             .max(1);
@@ -163,6 +213,9 @@ impl Engine {
             scheduler: scheduler::Scheduler::new(threads),
             python_factory: python,
             python: OnceLock::new(),
+            wasm_factory: wasm,
+            wasm: OnceLock::new(),
+            breaches: BreachCounters::default(),
             host: OnceLock::new(),
             next_exec: AtomicU64::new(0),
             next_plan: AtomicU64::new(0),
@@ -209,6 +262,57 @@ impl Engine {
             .clone()
     }
 
+    fn wasm(&self) -> Result<Arc<dyn Runtime>, String> {
+        self.wasm
+            .get_or_init(|| match &self.wasm_factory {
+                Some(f) => f(),
+                None => Err("WebAssembly support is not built into this server".to_string()),
+            })
+            .clone()
+    }
+
+    /// The wasm runtime, if it was started.
+    pub fn wasm_runtime(&self) -> Option<Arc<dyn Runtime>> {
+        self.wasm.get().and_then(|r| r.as_ref().ok()).cloned()
+    }
+
+    /// Breach and automatic-pause counters.
+    pub fn breach_counters(&self) -> &BreachCounters {
+        &self.breaches
+    }
+
+    /// The limits an execution of `session` runs under (a registration's options lower them).
+    /// Config defaults bind every runtime that enforces limits itself (wasm); for the others
+    /// (Python) only `DefaultTimeoutMS` and `MaxBreachesBeforePause` apply by default, fuel and
+    /// memory only when the session or registration sets them.
+    pub fn limits_for(&self, session: &Session, reg: Option<&LimitOverrides>) -> Limits {
+        self.resolve_limits(&*session.runtime, &session.limits, reg)
+    }
+
+    fn resolve_limits(
+        &self,
+        runtime: &dyn Runtime,
+        session: &LimitOverrides,
+        reg: Option<&LimitOverrides>,
+    ) -> Limits {
+        let defaults = {
+            let c = self.config.read();
+            let hard = runtime.hard_limits();
+            let u = |v: i64| u64::try_from(v).unwrap_or(0);
+            Limits {
+                fuel: if hard { u(c.default_fuel) } else { 0 },
+                memory_bytes: if hard { u(c.default_memory_limit) } else { 0 },
+                timeout_ms: u(c.default_timeout_ms),
+                max_breaches: u32::try_from(c.max_breaches_before_pause).unwrap_or(u32::MAX),
+            }
+        };
+        let limits = defaults.with(session);
+        match reg {
+            Some(r) => limits.lowered(r),
+            None => limits,
+        }
+    }
+
     fn host(&self) -> Result<&Host, String> {
         self.host
             .get()
@@ -221,10 +325,17 @@ impl Engine {
         self.scheduler.shutdown();
     }
 
-    /// RG.PYEXECUTE: runs the script on a script thread of its own (so a script answers even
-    /// while every execution thread is busy), then queues its `run()` on the execution threads,
-    /// and calls `reply` with the outcome.
-    pub fn pyexecute(self: &Arc<Self>, req: ExecuteRequest, reply: Reply<ExecuteReply>) {
+    /// RG.PYEXECUTE: [`Engine::execute`] of Python code.
+    pub fn pyexecute(self: &Arc<Self>, mut req: ExecuteRequest, reply: Reply<ExecuteReply>) {
+        req.runtime = RuntimeKind::Python;
+        self.execute(req, reply);
+    }
+
+    /// RG.PYEXECUTE / RG.WASMEXECUTE: loads the session on a script thread of its own (so an
+    /// upload answers even while every execution thread is busy; a module compiles there, off
+    /// the serving threads), then queues its `run()` on the execution threads, and calls
+    /// `reply` with the outcome.
+    pub fn execute(self: &Arc<Self>, req: ExecuteRequest, reply: Reply<ExecuteReply>) {
         let engine = self.clone();
         let reply: SharedReply = Arc::new(Mutex::new(Some(reply)));
         let fallback = reply.clone();
@@ -241,7 +352,11 @@ impl Engine {
 
     fn pyexecute_now(self: &Arc<Self>, req: ExecuteRequest, shared_reply: SharedReply) {
         let reply = |r: ExecuteReply| send(&shared_reply, r);
-        let runtime = match self.python() {
+        let runtime = match req.runtime {
+            RuntimeKind::Python => self.python(),
+            RuntimeKind::Wasm => self.wasm(),
+        };
+        let runtime = match runtime {
             Ok(rt) => rt,
             Err(e) => return reply(ExecuteReply::Error(e)),
         };
@@ -267,11 +382,20 @@ impl Engine {
                 return reply(ExecuteReply::Error(format!("Session {sid} already exists")));
             }
         }
-        let reqs = match self.prepare_requirements(&*runtime, &req) {
-            Ok(p) => p,
-            Err(e) => return reply(ExecuteReply::Error(e)),
+        let reqs = if req.runtime == RuntimeKind::Python {
+            match self.prepare_requirements(&*runtime, &req) {
+                Ok(p) => p,
+                Err(e) => return reply(ExecuteReply::Error(e)),
+            }
+        } else {
+            requirements::Prepared::default()
         };
-        let state = match runtime.new_session(&sid) {
+        let session_opts = SessionOptions {
+            overrides: req.limits,
+            limits: self.resolve_limits(&*runtime, &req.limits, None),
+            isolate: req.isolate,
+        };
+        let state = match runtime.new_session_with(&sid, &session_opts) {
             Ok(s) => s,
             Err(e) => return reply(ExecuteReply::Error(e.to_string())),
         };
@@ -292,6 +416,8 @@ impl Engine {
             requirements_installed: reqs.installed,
             requirement_refs: reqs.refs,
             registrations: Mutex::new(Vec::new()),
+            limits: req.limits,
+            isolate: req.isolate,
         });
         if !loaded.registrations.is_empty() {
             let replaced = match &req.replace_with {
@@ -307,7 +433,7 @@ impl Engine {
             self.requirements_registered(&session, old.as_deref());
             reply(ExecuteReply::Ok);
             if let Some(run) = loaded.run {
-                let exec = self.create_execution(&run, false);
+                let exec = self.create_execution(&run, false, &session);
                 let engine = self.clone();
                 self.scheduler.submit(move || {
                     engine.run_execution(&exec, &session, &run, &*backend, api);
@@ -319,7 +445,7 @@ impl Engine {
             return reply(ExecuteReply::Ok);
         };
         self.requirements_registered(&session, None);
-        let exec = self.create_execution(&run, false);
+        let exec = self.create_execution(&run, false, &session);
         let unblocking = req.unblocking;
         if unblocking {
             reply(ExecuteReply::Id(exec.id.to_string()));
@@ -340,9 +466,15 @@ impl Engine {
     }
 
     /// Creates an execution (status `created`) and applies MaxExecutions eviction.
-    fn create_execution(&self, run: &RunSpec, registered: bool) -> Arc<Execution> {
+    fn create_execution(
+        &self,
+        run: &RunSpec,
+        registered: bool,
+        session: &Session,
+    ) -> Arc<Execution> {
         let (steps, _) = plan::expand(&run.plan);
         let exec = Execution::new(self.next_execution_id(), registered, steps);
+        exec.set_abort_text(session.runtime.breach_text(&Breach::abort()));
         self.track_execution(&exec);
         exec
     }
@@ -391,6 +523,13 @@ impl Engine {
         }
         exec.state.lock().status = Status::Running;
         let started = Instant::now();
+        let limits = self.limits_for(session, None);
+        self.arm_watchdog(exec, session, &limits);
+        let opts = EnterOptions {
+            async_allowed: true,
+            limits,
+            execution_id: Some(exec.id.to_string()),
+        };
         let profile = self.config.read().profile_executions != 0;
         let (_, owners) = plan::expand(&run.plan);
         let mut outcome = Outcome::default();
@@ -402,7 +541,7 @@ impl Engine {
         let active = crate::keyspace::journal::activate(&exec.journal);
         session
             .runtime
-            .enter(&session.state, api, &exec.abort, &mut |calls| {
+            .enter_with(&session.state, api, &exec.abort, opts, &mut |calls| {
                 let executor = match step::Executor::new(&run.plan, profile) {
                     Ok(e) => e,
                     Err(e) => {
@@ -413,6 +552,8 @@ impl Engine {
                 let mut keys;
                 let mut stream;
                 let mut generator;
+                let mut keys_only;
+                let mut shards;
                 let reader: &mut dyn reader::Reader = match (run.plan.reader.as_str(), &run.arg) {
                     ("KeysReader", RunArg::Text(p)) => {
                         keys = reader::KeysReader::new(backend, p, run.no_scan, run.read_value);
@@ -421,6 +562,14 @@ impl Engine {
                     ("StreamReader", RunArg::Text(k)) => {
                         stream = reader::StreamReader::new(backend, k, &run.from_id);
                         &mut stream
+                    }
+                    ("KeysOnlyReader", RunArg::Text(p)) => {
+                        keys_only = reader::KeysOnlyReader::new(backend, p, run.no_scan);
+                        &mut keys_only
+                    }
+                    ("ShardsIDReader", _) => {
+                        shards = reader::ShardsIdReader::default();
+                        &mut shards
                     }
                     (_, RunArg::Generator(cb)) => {
                         generator = reader::GeneratorReader::new(cb);
@@ -445,12 +594,7 @@ impl Engine {
             });
         drop(active);
         let status = if aborted.is_some() || exec.abort.is_aborted() {
-            let reason = exec
-                .abort
-                .reason()
-                .or(aborted)
-                .unwrap_or_else(|| "Execution was aborted".into());
-            outcome.errors.push(reason);
+            self.finish_aborted(exec, session, aborted, &mut outcome);
             Status::Aborted
         } else {
             Status::Done
@@ -530,17 +674,95 @@ impl Engine {
         if status.is_finished() {
             return Ok(());
         }
-        exec.abort.abort("Execution was aborted");
+        let text = exec.abort_text();
+        exec.abort.abort_breach(Breach::abort(), &text);
         if status == Status::Created {
+            self.breaches.count(crate::limits::BreachKind::Abort);
             exec.finish(
                 Status::Aborted,
                 Outcome {
                     results: Vec::new(),
-                    errors: vec!["Execution was aborted".into()],
+                    errors: vec![text],
                 },
             );
         }
         Ok(())
+    }
+
+    /// The one place an execution that was stopped (a limit breach, RG.ABORTEXECUTION) ends:
+    /// counts the breach and appends its typed error text to the outcome. The caller then sets
+    /// status `aborted` (`Execution::finish`).
+    pub(crate) fn finish_aborted(
+        &self,
+        exec: &Execution,
+        session: &Session,
+        aborted: Option<String>,
+        outcome: &mut Outcome,
+    ) -> Breach {
+        let breach = exec.abort.breach().unwrap_or_else(Breach::abort);
+        // The caller rolls the execution's writes back (`close_journal`) before `finish`.
+        self.breaches.count(breach.kind);
+        let text = match exec.abort.breach() {
+            Some(b) => session.runtime.breach_text(&b),
+            None => exec
+                .abort
+                .reason()
+                .or(aborted)
+                .unwrap_or_else(|| exec.abort_text()),
+        };
+        outcome.errors.push(text);
+        breach
+    }
+
+    /// For runtimes that do not enforce limits themselves (Python): aborts the execution when
+    /// its timeout passes (best effort: the runtime interrupts its user code).
+    fn arm_watchdog(&self, exec: &Arc<Execution>, session: &Session, limits: &Limits) {
+        if session.runtime.hard_limits() || limits.timeout_ms == 0 {
+            return;
+        }
+        let weak = Arc::downgrade(exec);
+        let ms = limits.timeout_ms;
+        let text = session.runtime.breach_text(&Breach::timeout(ms));
+        self.timers
+            .after(std::time::Duration::from_millis(ms), move || {
+                if let Some(exec) = weak.upgrade()
+                    && exec.status() == Status::Running
+                {
+                    exec.abort.abort_breach(Breach::timeout(ms), &text);
+                }
+            });
+    }
+
+    /// What `INFO gears` reports.
+    pub fn info(&self) -> GearsInfo {
+        let mut info = GearsInfo::default();
+        {
+            let st = self.state.lock();
+            for s in st.sessions.values() {
+                *info.sessions.entry(s.runtime.name()).or_insert(0) += 1;
+            }
+            info.registrations = st.registrations.len();
+            info.registrations_paused = st
+                .registrations
+                .values()
+                .filter(|r| matches!(*r.status.lock(), RegStatus::Paused(_)))
+                .count();
+            for e in st.executions.values() {
+                match e.status() {
+                    Status::Running => info.executions_running += 1,
+                    Status::Created => info.executions_queued += 1,
+                    _ => {}
+                }
+            }
+        }
+        for k in crate::limits::BreachKind::ALL {
+            info.breaches.push((k.as_str(), self.breaches.get(k)));
+        }
+        info.auto_pauses = self.breaches.pauses();
+        if let Some(w) = self.wasm_runtime() {
+            info.wasm = w.stats();
+        }
+        info
     }
 
     /// Linked sessions, by id.

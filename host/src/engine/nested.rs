@@ -32,7 +32,7 @@ impl Engine {
             (h.backend.clone(), h.api.clone())
         };
         let session = Arc::new(Session::transient(session_id, runtime, state));
-        let exec = self.create_execution(&run, false);
+        let exec = self.create_execution(&run, false, &session);
         exec.state.lock().natives = Some(Vec::new());
         let engine = self.clone();
         let id = exec.id;

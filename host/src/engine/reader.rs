@@ -151,3 +151,83 @@ impl Reader for GeneratorReader<'_> {
         }
     }
 }
+
+/// KeysOnlyReader: the names of the keys matching a glob (or one key with `noScan`), as byte
+/// strings. (Python builds its own from `scan`; runtimes without a prelude use this one.)
+pub struct KeysOnlyReader<'a> {
+    inner: KeysReader<'a>,
+}
+
+impl<'a> KeysOnlyReader<'a> {
+    /// A reader over `pattern` (an exact key name with `no_scan`).
+    pub fn new(backend: &'a dyn Backend, pattern: &str, no_scan: bool) -> Self {
+        KeysOnlyReader {
+            inner: KeysReader::new(backend, pattern, no_scan, false),
+        }
+    }
+}
+
+impl Reader for KeysOnlyReader<'_> {
+    fn next(&mut self, calls: &mut dyn Calls) -> Result<Option<Native>, RuntimeError> {
+        let backend = self.inner.backend;
+        if self.inner.no_scan {
+            if self.inner.started {
+                return Ok(None);
+            }
+            self.inner.started = true;
+            let mut exists = false;
+            let pattern = &self.inner.pattern;
+            calls.unlocked(&mut || {
+                exists = matches!(
+                    backend.read_key(0, pattern, true),
+                    Record::Map(ref f) if !f.iter().any(|(k, v)| k == "type" && *v == Record::bytes("empty"))
+                );
+            });
+            return if exists {
+                calls.import(Record::Bytes(pattern.clone())).map(Some)
+            } else {
+                Ok(None)
+            };
+        }
+        while self.inner.buf.is_empty() {
+            if self.inner.started && self.inner.cursor == 0 {
+                return Ok(None);
+            }
+            self.inner.started = true;
+            let (cursor, pattern) = (self.inner.cursor, &self.inner.pattern);
+            let mut fetched = (0, Vec::new());
+            calls.unlocked(&mut || {
+                fetched = backend.scan(cursor, pattern, SCAN_BATCH, false);
+            });
+            self.inner.cursor = fetched.0;
+            self.inner.buf.extend(fetched.1);
+        }
+        let key = match self.inner.buf.pop_front() {
+            Some(Record::Map(fields)) => fields
+                .into_iter()
+                .find(|(k, _)| k == "key")
+                .map(|(_, v)| v)
+                .unwrap_or(Record::Null),
+            Some(other) => other,
+            None => return Ok(None),
+        };
+        calls.import(key).map(Some)
+    }
+}
+
+/// ShardsIDReader: one record per shard; outside a cluster `'1'`, as RedisGears' Python
+/// `shardReaderCallback` yields.
+#[derive(Debug, Default)]
+pub struct ShardsIdReader {
+    done: bool,
+}
+
+impl Reader for ShardsIdReader {
+    fn next(&mut self, calls: &mut dyn Calls) -> Result<Option<Native>, RuntimeError> {
+        if self.done {
+            return Ok(None);
+        }
+        self.done = true;
+        calls.import(Record::bytes("1")).map(Some)
+    }
+}

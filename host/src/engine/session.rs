@@ -24,6 +24,10 @@ pub struct Session {
     pub requirement_refs: Vec<super::requirements::ReqRef>,
     /// Ids of its registrations.
     pub registrations: Mutex<Vec<String>>,
+    /// Its limit options (`FUEL`, `MEMORY`, `TIMEOUT`, `MAXBREACHES`).
+    pub limits: crate::limits::LimitOverrides,
+    /// `ISOLATE`.
+    pub isolate: bool,
 }
 
 impl std::fmt::Debug for Session {
@@ -47,6 +51,8 @@ impl Session {
             requirements_installed: false,
             requirement_refs: Vec::new(),
             registrations: Mutex::new(Vec::new()),
+            limits: crate::limits::LimitOverrides::default(),
+            isolate: false,
         }
     }
 }

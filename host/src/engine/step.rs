@@ -55,6 +55,8 @@ pub struct Produced {
     pub read_time: Duration,
     /// Set when the execution was aborted; the reason.
     pub aborted: Option<String>,
+    /// Set when user code asked to pause its registration; the reason.
+    pub pause: Option<String>,
 }
 
 /// Runs one plan over one reader.
@@ -119,6 +121,7 @@ impl<'a> Executor<'a> {
                 step_time: vec![Duration::ZERO; n],
                 read_time: Duration::ZERO,
                 aborted: None,
+                pause: None,
             },
             stop: false,
             profile,
@@ -157,6 +160,10 @@ impl<'a> Executor<'a> {
         match e {
             RuntimeError::Guest(msg) => self.out.errors.push(msg),
             RuntimeError::Aborted(msg) => self.out.aborted = Some(msg),
+            RuntimeError::Pause(msg) => {
+                self.out.errors.push(msg.clone());
+                self.out.pause = Some(msg);
+            }
         }
     }
 

@@ -176,9 +176,13 @@ impl Engine {
         let api = host.api.clone();
         let abort = crate::runtime::Abort::default();
         let log = host.api.clone();
+        let opts = crate::runtime::EnterOptions {
+            limits: self.limits_for(&reg.session, Some(&reg.spec.limits)),
+            ..crate::runtime::EnterOptions::default()
+        };
         reg.session
             .runtime
-            .enter(&reg.session.state, api, &abort, &mut |calls| {
+            .enter_with(&reg.session.state, api, &abort, opts, &mut |calls| {
                 let mut g = match calls.reader_start(cb) {
                     Ok(g) => Some(g),
                     Err(e) => {
@@ -333,6 +337,11 @@ impl Engine {
     fn create_registration_execution(&self, reg: &Arc<Registration>) -> Arc<Execution> {
         let (steps, _) = plan::expand(&reg.spec.plan);
         let exec = Execution::new(self.next_execution_id(), true, steps);
+        exec.set_abort_text(
+            reg.session
+                .runtime
+                .breach_text(&crate::limits::Breach::abort()),
+        );
         self.track_execution(&exec);
         exec
     }
@@ -371,10 +380,15 @@ impl Engine {
         let profile = self.config.read().profile_executions != 0;
         let mut outcome = Outcome::default();
         let mut aborted = None;
+        let mut paused = None;
         let mut records = Some(records);
+        let limits = self.limits_for(&reg.session, Some(&reg.spec.limits));
+        self.arm_watchdog(exec, &reg.session, &limits);
         // A sync execution runs inside the writing command: it may not wait for coroutines.
         let opts = crate::runtime::EnterOptions {
             async_allowed: reg.mode() != Mode::Sync,
+            limits,
+            execution_id: Some(exec.id.to_string()),
         };
         let active = crate::keyspace::journal::activate(&exec.journal);
         reg.session
@@ -392,15 +406,12 @@ impl Engine {
                 outcome.results = produced.results.iter().map(|n| calls.to_reply(n)).collect();
                 outcome.errors = produced.errors;
                 aborted = produced.aborted;
+                paused = produced.pause;
             });
         drop(active);
+        let mut breach = None;
         let status = if aborted.is_some() || exec.abort.is_aborted() {
-            outcome.errors.push(
-                exec.abort
-                    .reason()
-                    .or(aborted)
-                    .unwrap_or_else(|| "Execution was aborted".into()),
-            );
+            breach = Some(self.finish_aborted(exec, &reg.session, aborted, &mut outcome));
             Status::Aborted
         } else {
             Status::Done
@@ -413,7 +424,10 @@ impl Engine {
             s.last_run = took;
             s.total_run += took;
             match status {
-                Status::Aborted => s.aborted += 1,
+                Status::Aborted => {
+                    s.aborted += 1;
+                    s.last_error = outcome.errors.last().cloned();
+                }
                 _ if !outcome.errors.is_empty() => {
                     s.failures += 1;
                     s.last_error = outcome.errors.first().cloned();
@@ -436,6 +450,22 @@ impl Engine {
         self.remember_registration_execution(reg, exec);
         if let Some(key) = stream_key {
             self.finish_stream_batch(reg, &key, &stream_ids, &outcome);
+        }
+        // A guest's pause failure pauses its registration, whatever its reader (StreamReader
+        // batches did so above, through the `PAUSE` error).
+        if let Some(reason) = paused
+            && reg.kind != ReaderKind::Stream
+        {
+            let _ = self.pause(&reg.id, &reason);
+        }
+        let pause = {
+            let mut n = reg.breaches.lock();
+            crate::limits::after_execution(&mut n, breach.as_ref(), limits.max_breaches)
+        };
+        if let Some(reason) = pause {
+            tracing::warn!(registration = %reg.id, reason = %reason, "registration paused");
+            self.breaches.count_pause();
+            let _ = self.pause(&reg.id, &reason);
         }
         outcome
     }

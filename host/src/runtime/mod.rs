@@ -2,7 +2,7 @@
 //!
 //! Owns: the [`Runtime`] and [`Calls`] traits the engine drives, the [`HostApi`] runtimes call
 //! back into (implemented by `command::host`), neutral [`record::Record`]s and
-//! [`record::ReplyValue`]s. `python.rs` binds gears-python; `wasm.rs` will bind wasmtime.
+//! [`record::ReplyValue`]s. `python.rs` binds gears-python; `wasm/` binds wasmtime.
 //! May import `limits`.
 
 pub mod plan;
@@ -10,11 +10,14 @@ pub mod record;
 
 #[cfg(feature = "python")]
 pub mod python;
+pub mod wasm;
 
 use std::any::Any;
 use std::sync::Arc;
 
 pub use record::{Record, ReplyValue};
+
+use crate::limits::{Breach, LimitOverrides, Limits};
 
 /// A runtime-native record (a Python object, a guest's value), opaque to the engine.
 pub struct Native(pub Box<dyn Any + Send>);
@@ -49,6 +52,10 @@ pub enum RuntimeError {
     /// The execution was aborted (RG.ABORTEXECUTION, a limit breach).
     #[error("{0}")]
     Aborted(String),
+    /// User code asked to pause the registration running it (a wasm guest's `pause` failure):
+    /// the record becomes this error text (`PAUSE ...`) and the registration pauses.
+    #[error("{0}")]
+    Pause(String),
 }
 
 /// Calls into user code while a runtime is entered (for Python: the GIL is held). Each method
@@ -172,19 +179,48 @@ pub trait HostApi: Send + Sync {
 }
 
 /// How [`Runtime::enter_with`] runs an execution.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnterOptions {
     /// Whether steps may go asynchronous (coroutines, futures). False for executions that must
     /// finish inline (sync registrations inside MULTI/Lua).
     pub async_allowed: bool,
+    /// The budgets of this execution (resolved: config, session, registration).
+    pub limits: Limits,
+    /// The execution's id (`<40 hex>-<n>`), for user code that asks for it.
+    pub execution_id: Option<String>,
 }
 
 impl Default for EnterOptions {
     fn default() -> Self {
         EnterOptions {
             async_allowed: true,
+            limits: Limits::default(),
+            execution_id: None,
         }
     }
+}
+
+/// What a session was uploaded with, beyond its code.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionOptions {
+    /// The session's own limit options (`FUEL`, `MEMORY`, `TIMEOUT`, `MAXBREACHES`).
+    pub overrides: LimitOverrides,
+    /// The limits resolved at upload (config defaults with the session's options): what the
+    /// session's load (wasm `init`) runs under.
+    pub limits: Limits,
+    /// `ISOLATE`: a fresh instance per execution (wasm).
+    pub isolate: bool,
+}
+
+/// Counters a runtime reports for `INFO gears`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RuntimeStats {
+    /// Warm instances kept in session pools.
+    pub instances_pooled: u64,
+    /// Compiled-artefact cache hits.
+    pub cache_hits: u64,
+    /// Compiled-artefact cache misses (modules compiled).
+    pub cache_misses: u64,
 }
 
 /// A runtime's per-session state (for Python: the session's globals).
@@ -206,6 +242,31 @@ pub trait Runtime: Send + Sync {
     /// # Errors
     /// If the runtime cannot start.
     fn new_session(&self, id: &str) -> Result<SessionState, RuntimeError>;
+    /// [`Runtime::new_session`] with the session's upload options (limits, isolation).
+    ///
+    /// # Errors
+    /// If the runtime cannot start.
+    fn new_session_with(
+        &self,
+        id: &str,
+        opts: &SessionOptions,
+    ) -> Result<SessionState, RuntimeError> {
+        let _ = opts;
+        self.new_session(id)
+    }
+    /// Whether the runtime enforces [`Limits`] itself (wasm: fuel, memory caps and deadlines
+    /// inside the sandbox). Otherwise the engine arms a watchdog for `timeout_ms`.
+    fn hard_limits(&self) -> bool {
+        false
+    }
+    /// The error text an execution stopped by `b` ends with.
+    fn breach_text(&self, b: &Breach) -> String {
+        b.to_string()
+    }
+    /// Counters for `INFO gears`.
+    fn stats(&self) -> RuntimeStats {
+        RuntimeStats::default()
+    }
     /// Runs a session's top-level code and reports the functions it declared.
     ///
     /// # Errors
@@ -289,6 +350,7 @@ pub trait Runtime: Send + Sync {
 pub struct Abort {
     flag: std::sync::atomic::AtomicBool,
     reason: parking_lot::Mutex<Option<String>>,
+    breach: parking_lot::Mutex<Option<Breach>>,
     hook: parking_lot::Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
 }
 
@@ -318,6 +380,24 @@ impl Abort {
         if let Some(h) = self.hook.lock().as_ref() {
             h();
         }
+    }
+
+    /// Stops the execution for a limit breach (or RG.ABORTEXECUTION): records the breach (the
+    /// first one wins) with its error text, then aborts as [`Abort::abort`].
+    pub fn abort_breach(&self, breach: Breach, text: &str) {
+        {
+            let mut b = self.breach.lock();
+            if b.is_some() {
+                return;
+            }
+            *b = Some(breach);
+        }
+        self.abort(text);
+    }
+
+    /// The breach that stopped the execution, if one did.
+    pub fn breach(&self) -> Option<Breach> {
+        *self.breach.lock()
     }
 
     /// Installs (or clears) the runtime's interrupt hook for the running code.

@@ -188,6 +188,8 @@ pub struct RegisterSpec {
     pub keyprefix: Option<String>,
     /// CommandReader `inorder`.
     pub inorder: bool,
+    /// Limits of this registration's executions (they only lower the session's).
+    pub limits: crate::limits::LimitOverrides,
 }
 
 /// Everything a session's code asked for.

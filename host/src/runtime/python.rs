@@ -245,6 +245,7 @@ fn convert_outcome(py: Python<'_>, o: gears_python::ScriptOutcome) -> Loaded {
             hook: a.hook,
             keyprefix: a.keyprefix,
             inorder: a.inorder,
+            limits: crate::limits::LimitOverrides::default(),
         })
         .collect();
     Loaded { run, registrations }
@@ -293,6 +294,7 @@ impl Runtime for PythonRuntime {
         f: &mut dyn FnMut(&mut dyn Calls),
     ) {
         let traceback = host.attempt_traceback();
+        let memory_cap = opts.limits.memory_bytes;
         let exec_opts = ExecOptions {
             async_allowed: opts.async_allowed,
             profile: host.profile_executions(),
@@ -325,6 +327,8 @@ impl Runtime for PythonRuntime {
                 py,
                 traceback,
                 abort,
+                memory_cap,
+                memory_base: gears_python::alloc::thread_net(),
             };
             f(&mut calls);
             // Both under the GIL: an interrupt either sees the execution over, or is pending
@@ -337,6 +341,15 @@ impl Runtime for PythonRuntime {
             }
             abort.set_hook(None);
         });
+    }
+
+    fn breach_text(&self, b: &crate::limits::Breach) -> String {
+        // RG.ABORTEXECUTION keeps the text Python executions always had.
+        if b.kind == crate::limits::BreachKind::Abort {
+            "Execution was aborted".to_string()
+        } else {
+            b.to_string()
+        }
     }
 
     fn profile_stats(
@@ -415,6 +428,11 @@ struct PyCalls<'py, 'a> {
     py: Python<'py>,
     traceback: bool,
     abort: &'a Abort,
+    /// MEMORY (0: none): bytes this thread may allocate through Python's allocators during the
+    /// execution, checked after each callback (best effort).
+    memory_cap: u64,
+    /// This thread's allocation balance when the execution started.
+    memory_base: i64,
 }
 
 fn native(obj: Py<PyAny>) -> Native {
@@ -453,11 +471,29 @@ impl PyCalls<'_, '_> {
         let args = args.map_err(|e| self.err(&e))?;
         let abort = self.abort;
         let aborted = move || abort.is_aborted();
-        call_step(self.py, cb(c).bind(self.py), args, mode, &aborted).map_err(|e| match e {
+        let r = call_step(self.py, cb(c).bind(self.py), args, mode, &aborted).map_err(|e| match e {
             StepError::Py(e) => self.err(&e),
             StepError::Message(m) => RuntimeError::Guest(m),
             StepError::Aborted => RuntimeError::Aborted("Execution was aborted".into()),
-        })
+        });
+        self.check_memory()?;
+        r
+    }
+
+    /// The best-effort MEMORY limit: what this thread allocated (net) since the execution
+    /// started, through Python's allocators (C extensions' own `malloc` is not seen).
+    fn check_memory(&self) -> Result<(), RuntimeError> {
+        if self.memory_cap == 0 {
+            return Ok(());
+        }
+        let used = gears_python::alloc::thread_net().saturating_sub(self.memory_base);
+        if u64::try_from(used).unwrap_or(0) <= self.memory_cap {
+            return Ok(());
+        }
+        let b = crate::limits::Breach::memory(self.memory_cap);
+        let text = b.to_string();
+        self.abort.abort_breach(b, &text);
+        Err(RuntimeError::Aborted(text))
     }
 
     /// A reader record as a Python object. The reader gives the top-level fields in RedisGears'
