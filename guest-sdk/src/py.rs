@@ -165,6 +165,62 @@ fn parse_float(s: &str) -> Option<f64> {
     t.replace('_', "").parse().ok()
 }
 
+/// `int(v)`: integers as they are, floats truncated, strings parsed (base 10, surrounding
+/// whitespace and `_` between digits allowed).
+pub fn to_int(v: &Value) -> Result<Value, Failure> {
+    match v {
+        Value::Int(_) | Value::BigInt(_) => Ok(v.clone()),
+        Value::Bool(b) => Ok(Value::Int(i64::from(*b))),
+        Value::Float(f) if f.is_nan() => Err(Failure::error(
+            "ValueError: cannot convert float NaN to integer",
+        )),
+        Value::Float(f) if f.is_infinite() => Err(Failure::error(
+            "OverflowError: cannot convert float infinity to integer",
+        )),
+        Value::Float(f) => Ok(int_value(f.trunc() as i128)),
+        _ => match v.as_str() {
+            Some(s) => parse_int(s).ok_or_else(|| {
+                Failure::Error(format!(
+                    "ValueError: invalid literal for int() with base 10: {}",
+                    crate::pyfmt::py_repr(&Value::Text(s.to_owned()))
+                ))
+            }),
+            None => Err(Failure::Error(format!(
+                "TypeError: int() argument must be a string, a bytes-like object or a real number, not '{}'",
+                type_name(v)
+            ))),
+        },
+    }
+}
+
+fn parse_int(s: &str) -> Option<Value> {
+    let t = s.trim();
+    let (neg, digits) = match t.as_bytes().first() {
+        Some(b'-') => (true, &t[1..]),
+        Some(b'+') => (false, &t[1..]),
+        _ => (false, t),
+    };
+    if digits.is_empty()
+        || digits.starts_with('_')
+        || digits.ends_with('_')
+        || digits.contains("__")
+        || !digits.bytes().all(|c| c.is_ascii_digit() || c == b'_')
+    {
+        return None;
+    }
+    let digits: String = digits.chars().filter(|c| *c != '_').collect();
+    let trimmed = digits.trim_start_matches('0');
+    let text = if trimmed.is_empty() {
+        "0".to_owned()
+    } else {
+        format!("{}{trimmed}", if neg { "-" } else { "" })
+    };
+    Some(match text.parse::<i64>() {
+        Ok(i) => Value::Int(i),
+        Err(_) => Value::BigInt(text),
+    })
+}
+
 /// `a == b`.
 pub fn eq(a: &Value, b: &Value) -> bool {
     if let (Some(x), Some(y)) = (num(a), num(b)) {
