@@ -381,7 +381,7 @@ impl GearsBuilder {
     /// `avg()`: the average of the records as numbers (Python's `float(x)`: numeric strings
     /// count); one float record.
     pub fn avg(self) -> Self {
-        self.avg_by(|r| py::to_float(r))
+        self.avg_by(py::to_float)
     }
 
     /// `avg(extractor)`: the average of `extractor(r)`.

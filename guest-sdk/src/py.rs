@@ -34,7 +34,10 @@ pub fn truthy(v: &Value) -> bool {
         Value::Null => false,
         Value::Bool(b) => *b,
         Value::Int(i) => *i != 0,
-        Value::BigInt(s) => s.trim_start_matches(['-', '+']).trim_start_matches('0') != "",
+        Value::BigInt(s) => !s
+            .trim_start_matches(['-', '+'])
+            .trim_start_matches('0')
+            .is_empty(),
         Value::Float(f) => *f != 0.0,
         Value::Bytes(b) => !b.is_empty(),
         Value::Text(s) => !s.is_empty(),

@@ -27,6 +27,10 @@ pub use crate::bindings::gears::function::builder as wit;
 
 /// What an init function declared.
 #[derive(Clone, Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a test helper, built once per init"
+)]
 pub enum Declared {
     /// `run()`.
     Run(wit::Plan, wit::RunOptions),

@@ -516,13 +516,11 @@ fn accumulate_folds_batched_records() {
     testing::init(|| {
         GearsBuilder::new(Reader::Keys)
             .accumulate(|a, r| {
-                gears_guest::py::add(&r, &a.is_null().then_some(Value::Int(0)).unwrap_or(a))
+                gears_guest::py::add(&r, &if a.is_null() { Value::Int(0) } else { a })
             })
             .local_group_by(
                 |_| "k",
-                |_k, a, r| {
-                    gears_guest::py::add(&r, &a.is_null().then_some(Value::Int(0)).unwrap_or(a))
-                },
+                |_k, a, r| gears_guest::py::add(&r, &if a.is_null() { Value::Int(0) } else { a }),
             )
             .run(RunOptions::new())
     })
@@ -566,6 +564,10 @@ fn fresh_instance_rebuilds_the_table_without_declaring_again() {
 }
 
 #[test]
+#[allow(
+    clippy::needless_borrows_for_generic_args,
+    reason = "the `execute(&[..])` form is tested"
+)]
 fn execute_sends_byte_args_and_maps_error_replies() {
     testing::init(|| {
         GearsBuilder::new(Reader::Keys)
