@@ -1,11 +1,21 @@
 #!/usr/bin/env bash
 # The one test command: builds gears-host, then runs the Rust tests (unit + end-to-end), the
 # Python client tests (redis-py) and the Redis 7.0 Tcl units against the real binary.
-# Fails if any of them fails. Needs: cargo, redis-server, tclsh, python3 with redis + pytest
-# (.ci/run installs them).
+# Before them it builds the wasm guests (scripts/build-guests.sh, into $GEARS_GUESTS_DIR) and runs
+# the guest SDK's and the examples' own tests on the build machine.
+# Fails if any of them fails. Needs: cargo, redis-server, tclsh, python3 with redis + pytest, the
+# wasm guest toolchains (.ci/run installs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
+
+echo "== wasm guests"
+export GEARS_GUESTS_DIR="${GEARS_GUESTS_DIR:-$ROOT/target/guests}"
+scripts/build-guests.sh
+
+echo "== guest sdk + example unit tests (host target)"
+CARGO_TARGET_DIR="$ROOT/target/guest-tests" cargo test --locked --quiet --manifest-path guest-sdk/Cargo.toml
+CARGO_TARGET_DIR="$ROOT/target/guest-tests" cargo test --locked --quiet --manifest-path examples/wasm/Cargo.toml --workspace
 
 echo "== build (release)"
 cargo build --release --workspace --all-targets
