@@ -422,7 +422,14 @@ impl GearsBuilder {
             },
             |a, r| py::add(&a, &r),
         )
-        .map(move |r| py::sorted(into_list(r), reverse).map(Value::List))
+        // RedisGears' Python flatmap emits the sorted list last to first; the wasm host keeps a
+        // guest's order, so the list is reversed here to give the same records in the same order.
+        .map(move |r| {
+            py::sorted(into_list(r), reverse).map(|mut l| {
+                l.reverse();
+                Value::List(l)
+            })
+        })
         .flat_map(|r| r)
     }
 

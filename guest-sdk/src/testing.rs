@@ -9,8 +9,8 @@
 //! assert_eq!(out.errors, Vec::<String>::new());
 //! ```
 //!
-//! The engine follows RedisGears on one shard: `flatmap` emits a list's elements last to
-//! first, group-by steps emit `{'key': k, 'value': v}` records in first-seen key order,
+//! The engine follows the server on one shard: `flat_map` emits a list's elements in the order
+//! the guest returns them (the wasm host does not reorder; see `sort`), group-by steps emit `{'key': k, 'value': v}` records in first-seen key order,
 //! `batchgroupby` in reverse first-seen order, `limit` counts records reaching it. A failing
 //! callback drops its record and adds an error (the server also stops the reader then).
 
@@ -336,11 +336,7 @@ fn run_steps(steps: &[wit::Step], mut records: Vec<Value>, errors: &mut Vec<Stri
                 .collect(),
             Step::FlatMap(cb) => records
                 .into_iter()
-                .flat_map(|r| {
-                    let mut v = one(cb.id, CallKind::FlatMap, vec![r], errors).unwrap_or_default();
-                    v.reverse(); // RedisGears pops a list's elements from its end
-                    v
-                })
+                .flat_map(|r| one(cb.id, CallKind::FlatMap, vec![r], errors).unwrap_or_default())
                 .collect(),
             Step::Filter(cb) => records
                 .into_iter()
