@@ -82,6 +82,33 @@ pub trait Host: Send + Sync {
     fn alive(&self) -> bool {
         true
     }
+    /// `call_next(*args)`: inside a CommandReader hook, runs the next hook of the command's
+    /// chain (or the command) with `args` and returns its reply (an error reply as
+    /// [`HostReply::Error`]). Called without the GIL.
+    ///
+    /// # Errors
+    /// RedisGears' text outside a hook execution (`Can not get CommandHook ctx`).
+    fn call_next(&self, args: Vec<Vec<u8>>) -> Result<HostReply, String> {
+        let _ = args;
+        Err("Can not get CommandHook ctx".to_string())
+    }
+    /// `override_reply(value)`: replaces the reply of the client command the execution is
+    /// linked to (KeysReader `commands=`).
+    ///
+    /// # Errors
+    /// RedisGears' text outside a linked execution (`Can not get command ctx`) or for a second
+    /// override (`Can only override reply once`).
+    fn override_reply(&self, value: HostReply) -> Result<(), String> {
+        let _ = value;
+        Err("Can not get command ctx".to_string())
+    }
+    /// `get_command()`: the argv of the client command the execution is linked to.
+    ///
+    /// # Errors
+    /// RedisGears' text outside a linked execution.
+    fn get_command(&self) -> Result<Vec<Vec<u8>>, String> {
+        Err("Can not get command ctx".to_string())
+    }
 }
 
 /// Where a top-level script's `run()` and `register()` calls go.

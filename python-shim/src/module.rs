@@ -507,28 +507,52 @@ fn atomic_ctx() -> Atomic {
     Atomic
 }
 
-/// `call_next(*args)`: only inside a command hook (registrations of CommandReader hooks).
+/// `call_next(*args)`: inside a CommandReader hook, runs the next hook of the command's chain
+/// (the last registered runs first) or the command itself with `args` (the command name is
+/// implied) and returns its reply as `execute()` does; an error reply raises `gears.error`.
 #[pyfunction]
-#[pyo3(name = "callNext", signature = (*_args))]
-fn call_next(_args: &Bound<'_, PyTuple>) -> PyResult<()> {
-    Err(gears_error("Can not get CommandHook ctx"))
+#[pyo3(name = "callNext", signature = (*args))]
+fn call_next(py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+    follow_task(py);
+    let mut argv = Vec::with_capacity(args.len());
+    for a in args.iter() {
+        argv.push(arg_bytes(&a)?);
+    }
+    let host = context::current_host().ok_or_else(|| gears_error("Can not get CommandHook ctx"))?;
+    // Lock order: keyspace, then GIL. The command may take the keyspace.
+    match py.detach(|| host.call_next(argv)) {
+        Err(e) | Ok(HostReply::Error(e)) => Err(gears_error(&e)),
+        Ok(r) => Ok(reply_to_py(py, &r)),
+    }
 }
 
-/// `get_command()`: only inside an execution linked to a client command.
+/// `get_command()`: the argv (`str`, or `bytearray` when not UTF-8) of the client command the
+/// execution is linked to (KeysReader `commands=`).
 #[pyfunction]
 #[pyo3(name = "getCommand", signature = (*_args))]
-fn get_command(_args: &Bound<'_, PyTuple>) -> PyResult<()> {
-    Err(gears_error("Can not get command ctx"))
+fn get_command(py: Python<'_>, _args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
+    follow_task(py);
+    let host = context::current_host().ok_or_else(|| gears_error("Can not get command ctx"))?;
+    let argv = host.get_command().map_err(|e| gears_error(&e))?;
+    let list = PyList::empty(py);
+    for a in argv {
+        list.append(crate::convert::bytes_to_py(py, &a))?;
+    }
+    Ok(list.into_any().unbind())
 }
 
-/// `override_reply(value)`: only inside an execution linked to a client command.
+/// `override_reply(value)`: the reply the linked client command gets instead of its own
+/// (converted as RedisGears converts results: `'-x'` an error, `'+x'` a status, ints, lists).
 #[pyfunction]
 #[pyo3(name = "overrideReply", signature = (*args))]
-fn override_reply(args: &Bound<'_, PyTuple>) -> PyResult<()> {
+fn override_reply(py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
+    follow_task(py);
     if args.len() != 1 {
         return Err(gears_error("Override reply must get a single argument"));
     }
-    Err(gears_error("Can not get command ctx"))
+    let host = context::current_host().ok_or_else(|| gears_error("Can not get command ctx"))?;
+    let value = crate::convert::py_to_reply(&args.get_item(0)?);
+    host.override_reply(value).map_err(|e| gears_error(&e))
 }
 
 /// `gearsFuture()`: a future tied to the record of the running step (see [`future`]).

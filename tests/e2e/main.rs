@@ -3,6 +3,7 @@
 mod architecture;
 mod bitmaps;
 mod gears_async;
+mod gears_hooks;
 mod gears_journal;
 mod gears_register;
 mod gears_requirements;

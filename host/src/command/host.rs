@@ -203,6 +203,11 @@ impl HostApi for GearsHost {
     fn alive(&self) -> bool {
         self.shared.strong_count() > 0
     }
+
+    fn execute_after_hook(&self, argv: Vec<Vec<u8>>, after: &str) -> ReplyValue {
+        let name = argv.first().cloned().unwrap_or_default();
+        super::hooks::after_hook(&name, after, || self.execute(argv))
+    }
 }
 
 /// The KeysReader record of `key` in `db`: `{'event': None, 'key', 'type', 'value'}` (or
@@ -267,6 +272,10 @@ impl Backend for GearsHost {
             }
             restored
         })
+    }
+
+    fn command_info(&self, command: &str) -> Option<crate::engine::hooks::CommandInfo> {
+        super::hooks::command_info(command)
     }
 
     fn release_journal(&self, journal: &journal::Journal) {

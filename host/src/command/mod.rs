@@ -20,6 +20,7 @@ mod connection;
 mod dump;
 mod gears;
 mod hashes;
+mod hooks;
 pub mod host;
 mod introspect;
 mod journal;
@@ -264,6 +265,7 @@ const FAMILIES: &[&[CommandSpec]] = &[
     sort::COMMANDS,
     dump::COMMANDS,
     gears::COMMANDS,
+    hooks::COMMANDS,
 ];
 
 static TABLE: LazyLock<Table> = LazyLock::new(|| {
@@ -707,9 +709,21 @@ pub fn resolve(argv: &[&[u8]]) -> Result<CmdRef, CmdError> {
     Ok(cmd)
 }
 
-/// Runs one resolved command: sets the command clock, calls the handler, counts statistics.
-/// No MULTI, pub/sub-context or post-command processing (see [`dispatch`]).
+/// Runs one resolved command: its RedisGears command hook if it has one (not for a blocked
+/// command's re-run), else [`run_unhooked`].
 pub fn run(ctx: &mut Ctx<'_>, cmd: CmdRef, argv: &[&[u8]]) -> Reply {
+    if !ctx.serving
+        && ctx.shared.engine.hooks_active()
+        && let Some(reply) = hooks::intercept(ctx, cmd, argv)
+    {
+        return reply;
+    }
+    run_unhooked(ctx, cmd, argv)
+}
+
+/// Runs one resolved command: sets the command clock, calls the handler, counts statistics.
+/// No hooks, MULTI, pub/sub-context or post-command processing (see [`dispatch`]).
+pub fn run_unhooked(ctx: &mut Ctx<'_>, cmd: CmdRef, argv: &[&[u8]]) -> Reply {
     let Some(handler) = cmd.spec.handler else {
         return error_reply(ctx.store, &CmdError::Arity(cmd.full_name.to_string()));
     };
@@ -839,17 +853,44 @@ pub fn after_command(store: &mut Store, shared: &Shared) {
     if store.ks.signals.has_ready() {
         blocking::serve_ready(store, shared);
     }
-    if !store.ks.events.is_empty() {
-        let flags = store.ks.events.notify_flags();
-        let events: Vec<_> = store.ks.events.drain().collect();
-        pubsub::notify_key_events(&store.pubsub, flags, events.iter());
-        if shared.engine.wants_key_events() {
-            host::with_borrowed_store(store, || shared.engine.on_key_events(&events));
-            if store.ks.signals.has_ready() {
-                blocking::serve_ready(store, shared);
-            }
-        }
+    if publish_events(store, shared) && store.ks.signals.has_ready() {
+        blocking::serve_ready(store, shared);
     }
+}
+
+/// Publishes the pending key events and hands them to the engine's registrations; true when
+/// registrations saw them.
+fn publish_events(store: &mut Store, shared: &Shared) -> bool {
+    publish_events_with(store, shared, None)
+}
+
+/// [`publish_events`] for a command intercepted for KeysReader `commands=` registrations.
+fn publish_linked_events(
+    store: &mut Store,
+    shared: &Shared,
+    link: &Arc<crate::engine::hooks::CommandLink>,
+) -> bool {
+    publish_events_with(store, shared, Some(link))
+}
+
+fn publish_events_with(
+    store: &mut Store,
+    shared: &Shared,
+    link: Option<&Arc<crate::engine::hooks::CommandLink>>,
+) -> bool {
+    if store.ks.events.is_empty() {
+        return false;
+    }
+    let flags = store.ks.events.notify_flags();
+    let events: Vec<_> = store.ks.events.drain().collect();
+    pubsub::notify_key_events(&store.pubsub, flags, events.iter());
+    if !shared.engine.wants_key_events() {
+        return false;
+    }
+    host::with_borrowed_store(store, || {
+        shared.engine.on_linked_key_events(&events, link);
+    });
+    true
 }
 
 fn feed_monitors(ctx: &mut Ctx<'_>, argv: &[&[u8]]) {

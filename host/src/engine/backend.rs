@@ -30,4 +30,9 @@ pub trait Backend: Send + Sync {
     fn rollback(&self, journal: &Journal) -> usize;
     /// Closes a finished execution's journal (its keys are no longer watched).
     fn release_journal(&self, journal: &Journal);
+    /// What registering a hook on `command` needs to know (None: no such command).
+    fn command_info(&self, command: &str) -> Option<super::hooks::CommandInfo> {
+        let _ = command;
+        None
+    }
 }

@@ -9,6 +9,7 @@
 
 pub mod backend;
 pub mod execution;
+pub mod hooks;
 mod nested;
 pub mod plan;
 pub mod reader;
@@ -178,6 +179,7 @@ pub struct Engine {
     wants_events: AtomicBool,
     timers: scheduler::Timers,
     requirements: requirements::Requirements,
+    hooks: hooks::HookTable,
 }
 
 impl std::fmt::Debug for Engine {
@@ -222,6 +224,7 @@ impl Engine {
             wants_events: AtomicBool::new(false),
             timers: scheduler::Timers::new(),
             requirements: requirements::Requirements::new(requirements::default_python()),
+            hooks: hooks::HookTable::default(),
         })
     }
 

@@ -34,7 +34,7 @@ pub const STREAM_GROUP: &str = "__gears_consumer_group__";
 pub const STREAM_CONSUMER: &str = "__gears_client__";
 
 /// What a registration execution reads.
-enum Input {
+pub(super) enum Input {
     /// Ready records (CommandReader arguments, a KeysReader record read inline).
     Records(Vec<Record>),
     /// A key event whose key is read when the execution runs.
@@ -45,6 +45,13 @@ enum Input {
     },
     /// The next batch of a stream.
     Stream { key: Vec<u8> },
+    /// An input whose execution is tied to a command (a hook, a `commands=` client command).
+    Linked(Box<Input>, super::hooks::Link),
+}
+
+/// Trigger depth of the execution running on this thread (0: a client command).
+pub(super) fn depth() -> u32 {
+    DEPTH.get()
 }
 
 /// The reply of RG.TRIGGER.
@@ -100,6 +107,7 @@ impl Engine {
             .values()
             .any(|r| matches!(r.kind, ReaderKind::Keys | ReaderKind::Stream));
         self.wants_events.store(want, Ordering::Relaxed);
+        self.hooks.rebuild(regs);
     }
 
     /// Installs a session's registrations (replacing the session it upgrades), after checking
@@ -118,6 +126,7 @@ impl Engine {
                 let kind = ReaderKind::parse(&r.plan.reader).ok_or_else(|| {
                     "given reader does not exists or does not support register".to_string()
                 })?;
+                self.verify_hook(r, &new_regs, &st.registrations, replaced)?;
                 if let Some(t) = &r.trigger {
                     if names.contains(&t.as_str()) {
                         return Err("trigger already registered in this session".into());
@@ -208,6 +217,16 @@ impl Engine {
     /// Key events of a command (called by the command layer after each command, with the
     /// keyspace reusable by sync executions on this thread).
     pub fn on_key_events(self: &Arc<Self>, events: &[KeyEvent]) {
+        self.on_linked_key_events(events, None);
+    }
+
+    /// [`Engine::on_key_events`] for the events of a client command intercepted for KeysReader
+    /// `commands=` registrations: theirs get `link`.
+    pub fn on_linked_key_events(
+        self: &Arc<Self>,
+        events: &[KeyEvent],
+        link: Option<&Arc<super::hooks::CommandLink>>,
+    ) {
         if events.is_empty() || !self.wants_key_events() {
             return;
         }
@@ -222,7 +241,7 @@ impl Engine {
                     continue;
                 }
                 match reg.kind {
-                    ReaderKind::Keys => self.key_event(reg, ev, depth),
+                    ReaderKind::Keys => self.key_event(reg, ev, depth, link),
                     ReaderKind::Stream if ev.name == "xadd" && ev.db == 0 => {
                         self.stream_event(reg, &ev.key);
                     }
@@ -232,10 +251,19 @@ impl Engine {
         }
     }
 
-    fn key_event(self: &Arc<Self>, reg: &Arc<Registration>, ev: &KeyEvent, depth: u32) {
+    fn key_event(
+        self: &Arc<Self>,
+        reg: &Arc<Registration>,
+        ev: &KeyEvent,
+        depth: u32,
+        link: Option<&Arc<super::hooks::CommandLink>>,
+    ) {
         if !prefix_matches(&reg.spec.prefix, &ev.key) {
             return;
         }
+        let Some(link) = super::hooks::keys_link(reg, link) else {
+            return;
+        };
         let Ok(host) = self.host() else { return };
         let record = host.backend.read_key(ev.db, &ev.key, true);
         if !reg.keys_match(ev.name, &ev.key, &key_type_of(&record)) {
@@ -251,22 +279,20 @@ impl Engine {
             } else {
                 set_event(host.backend.read_key(ev.db, &ev.key, false), ev.name)
             };
-            self.run_now(reg, Input::Records(vec![record]), depth + 1, None);
+            let input = super::hooks::linked(Input::Records(vec![record]), link, true);
+            self.run_now(reg, input, depth + 1, None);
         } else {
-            self.queue(
-                reg,
-                Input::Key {
-                    db: ev.db,
-                    event: ev.name.to_string(),
-                    key: ev.key.to_vec(),
-                },
-                depth + 1,
-            );
+            let input = Input::Key {
+                db: ev.db,
+                event: ev.name.to_string(),
+                key: ev.key.to_vec(),
+            };
+            self.queue(reg, super::hooks::linked(input, link, false), depth + 1);
         }
     }
 
     /// Runs an execution of `reg` on this thread now.
-    fn run_now(
+    pub(super) fn run_now(
         self: &Arc<Self>,
         reg: &Arc<Registration>,
         input: Input,
@@ -323,7 +349,11 @@ impl Engine {
     }
 
     /// Puts a job on the registration's serial worker, starting a drainer if needed.
-    fn submit_to(self: &Arc<Self>, reg: &Arc<Registration>, job: Box<dyn FnOnce() + Send>) {
+    pub(super) fn submit_to(
+        self: &Arc<Self>,
+        reg: &Arc<Registration>,
+        job: Box<dyn FnOnce() + Send>,
+    ) {
         if reg.worker.push(job) {
             let r = reg.clone();
             self.scheduler.submit(move || {
@@ -356,7 +386,12 @@ impl Engine {
         let Ok(host) = self.host() else {
             return Outcome::default();
         };
-        let (backend, api) = (host.backend.clone(), host.api.clone());
+        let (input, link) = match input {
+            Input::Linked(input, link) => (*input, Some(link)),
+            input => (input, None),
+        };
+        let backend = host.backend.clone();
+        let api = super::hooks::linked_api(host.api.clone(), link.as_ref());
         let started = Instant::now();
         exec.state.lock().status = Status::Running;
         let mut stream_ids: Vec<String> = Vec::new();
@@ -376,6 +411,8 @@ impl Engine {
                 stream_key = Some(key);
                 recs
             }
+            // Unwrapped above.
+            Input::Linked(..) => Vec::new(),
         };
         let profile = self.config.read().profile_executions != 0;
         let mut outcome = Outcome::default();
@@ -467,6 +504,8 @@ impl Engine {
             self.breaches.count_pause();
             let _ = self.pause(&reg.id, &reason);
         }
+        // The counters are final: a client waiting for this execution may get its reply.
+        drop(link);
         outcome
     }
 
@@ -543,7 +582,7 @@ impl Engine {
     }
 
     /// Trigger executions are dropped once they replied.
-    fn drop_trigger_executions(&self, reg: &Arc<Registration>) {
+    pub(super) fn drop_trigger_executions(&self, reg: &Arc<Registration>) {
         let ids: Vec<_> = reg.done.lock().drain(..).collect();
         for id in ids {
             self.forget(id);

@@ -176,6 +176,37 @@ pub trait HostApi: Send + Sync {
     fn alive(&self) -> bool {
         true
     }
+    /// Runs `argv` as [`HostApi::execute`] does, except that its command's hook chain starts
+    /// after the CommandReader hook `after` (a registration id): `call_next`.
+    fn execute_after_hook(&self, argv: Vec<Vec<u8>>, after: &str) -> ReplyValue {
+        let _ = after;
+        self.execute(argv)
+    }
+    /// `call_next(*args)`: inside a CommandReader hook execution, the next hook of the chain or
+    /// the command itself, with `args`; its reply (errors as [`ReplyValue::Error`]).
+    ///
+    /// # Errors
+    /// RedisGears' text outside a hook execution.
+    fn call_next(&self, args: Vec<Vec<u8>>) -> Result<ReplyValue, String> {
+        let _ = args;
+        Err("Can not get CommandHook ctx".to_string())
+    }
+    /// `override_reply(value)`: the reply of the client command this execution is linked to
+    /// (KeysReader `commands=`).
+    ///
+    /// # Errors
+    /// RedisGears' text outside a linked execution, or for a second override.
+    fn override_reply(&self, value: ReplyValue) -> Result<(), String> {
+        let _ = value;
+        Err("Can not get command ctx".to_string())
+    }
+    /// `get_command()`: the argv of the client command this execution is linked to.
+    ///
+    /// # Errors
+    /// RedisGears' text outside a linked execution.
+    fn get_command(&self) -> Result<Vec<Vec<u8>>, String> {
+        Err("Can not get command ctx".to_string())
+    }
 }
 
 /// How [`Runtime::enter_with`] runs an execution.

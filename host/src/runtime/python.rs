@@ -128,6 +128,15 @@ impl gears_python::Host for Bridge {
     fn alive(&self) -> bool {
         self.api.alive()
     }
+    fn call_next(&self, args: Vec<Vec<u8>>) -> Result<HostReply, String> {
+        self.api.call_next(args).map(to_host_reply)
+    }
+    fn override_reply(&self, value: HostReply) -> Result<(), String> {
+        self.api.override_reply(from_host_reply(value))
+    }
+    fn get_command(&self) -> Result<Vec<Vec<u8>>, String> {
+        self.api.get_command()
+    }
 }
 
 /// A Python callback.
