@@ -229,7 +229,6 @@ fn select(ctx: &mut Ctx<'_>, mut args: Args<'_>) -> CmdResult {
     Ok(Reply::Ok)
 }
 
-/// `SWAPDB index1 index2`.
 // ---------------------------------------------------------------------------------------------
 // CLIENT
 
