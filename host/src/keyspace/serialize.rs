@@ -116,8 +116,8 @@ pub fn dump(value: &Value) -> Vec<u8> {
         Value::ZSet(z) => {
             w.push(TAG_ZSET);
             w.push(u8::from(z.big));
-            put_len(&mut w, z.dict.len());
-            for (m, score) in &z.dict {
+            put_len(&mut w, z.len());
+            for (m, score) in z.slots() {
                 put_bytes(&mut w, m);
                 w.extend_from_slice(&score.to_bits().to_le_bytes());
             }
@@ -223,7 +223,7 @@ fn read_value(
             let big = r.flag()?;
             let n = r.count(9)?;
             let mut z = ZSetValue::default();
-            z.dict.reserve(n);
+            z.reserve(n);
             // The encoding flag survives; inserts may still grow it for the current thresholds.
             z.big = big;
             for _ in 0..n {
@@ -593,8 +593,7 @@ mod tests {
             Value::Set(s) => format!("set {:?} {}", s.members, s.encoding()),
             Value::ZSet(z) => format!(
                 "zset {:?} {}",
-                z.dict
-                    .iter()
+                z.slots()
                     .map(|(m, s)| (m.to_vec(), s.to_bits()))
                     .collect::<Vec<_>>(),
                 z.encoding()
