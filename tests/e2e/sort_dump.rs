@@ -534,7 +534,7 @@ fn all_values() -> Vec<(&'static str, Value)> {
     let mut stream = StreamValue::default();
     stream.append(
         StreamId { ms: 5, seq: 1 },
-        vec![Box::from(&b"f"[..]), Box::from(&b"v"[..])].into(),
+        &[&b"f"[..], &b"v"[..]],
         NodeLimits::default(),
     );
     vec![

@@ -275,7 +275,7 @@ fn load(
             items
         }
         Some(Value::List(l)) => l.items.iter().map(|e| Item::new(e)).collect(),
-        Some(Value::ZSet(z)) => z.dict.keys().map(|m| Item::new(m)).collect(),
+        Some(Value::ZSet(z)) => z.slots().map(|(m, _)| Item::new(m)).collect(),
         Some(Value::Set(s)) => {
             let mut items: Vec<Item> = s.members.iter().map(|m| Item::new(m)).collect();
             if o.dontsort && !s.big {
@@ -291,7 +291,7 @@ fn load(
 
 /// The members of a sorted set in its native order: by score, ties by member bytes.
 fn zset_in_order(z: &ZSetValue) -> Vec<(&[u8], f64)> {
-    let mut v: Vec<(&[u8], f64)> = z.dict.iter().map(|(m, s)| (&**m, *s)).collect();
+    let mut v: Vec<(&[u8], f64)> = z.slots().collect();
     v.sort_by(|a, b| {
         a.1.partial_cmp(&b.1)
             .unwrap_or(Ordering::Equal)

@@ -169,11 +169,11 @@ fn range_end(arg: &[u8]) -> Result<StreamId, CmdError> {
 }
 
 fn id_reply(id: StreamId) -> Reply {
-    Reply::bulk(id.to_string())
+    Reply::bulk(id.to_text())
 }
 
-fn entry_reply(id: StreamId, fields: &Fields) -> Reply {
-    Reply::Array(vec![id_reply(id), Reply::bulks(fields.iter())])
+fn entry_reply(id: StreamId, fields: Fields<'_>) -> Reply {
+    Reply::Array(vec![id_reply(id), Reply::bulks(fields)])
 }
 
 /// Lossy text of a key or name for error messages (Redis prints them as C strings).
@@ -327,12 +327,9 @@ fn xadd(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         Some(p) => AddId::Exact(p.id),
     };
     let now_ms = u64::try_from(now(ctx)).unwrap_or(0);
-    let fields: Fields = argv[field_pos..]
-        .iter()
-        .map(|f| Box::<[u8]>::from(*f))
-        .collect();
+    let fields = &argv[field_pos..];
     let mut db = ctx.db();
-    if db.write_stream(key)?.is_none() && a.no_mkstream {
+    if a.no_mkstream && db.write_stream(key)?.is_none() {
         return Ok(Reply::Null);
     }
     let s = db.stream_or_create(key)?;
@@ -408,12 +405,12 @@ fn xrange_generic(ctx: &mut Ctx<'_>, args: Args<'_>, rev: bool) -> CmdResult {
         s.range(start, end)
             .rev()
             .take(take)
-            .map(|(id, f)| entry_reply(*id, f))
+            .map(|(id, f)| entry_reply(id, f))
             .collect()
     } else {
         s.range(start, end)
             .take(take)
-            .map(|(id, f)| entry_reply(*id, f))
+            .map(|(id, f)| entry_reply(id, f))
             .collect()
     };
     Ok(Reply::Array(items))
@@ -625,7 +622,7 @@ fn entries_after(s: &StreamValue, gt: StreamId, count: usize) -> Reply {
     Reply::Array(
         s.range(start, StreamId::MAX)
             .take(take)
-            .map(|(id, f)| entry_reply(*id, f))
+            .map(|(id, f)| entry_reply(id, f))
             .collect(),
     )
 }
@@ -1451,12 +1448,12 @@ fn xinfo_stream(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
         m.push(kv(
             "first-entry",
             s.first_entry()
-                .map_or(Reply::Null, |(id, f)| entry_reply(*id, f)),
+                .map_or(Reply::Null, |(id, f)| entry_reply(id, f)),
         ));
         m.push(kv(
             "last-entry",
             s.last_entry()
-                .map_or(Reply::Null, |(id, f)| entry_reply(*id, f)),
+                .map_or(Reply::Null, |(id, f)| entry_reply(id, f)),
         ));
         return Ok(Reply::Map(m));
     }
@@ -1468,10 +1465,9 @@ fn xinfo_stream(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
     m.push(kv(
         "entries",
         Reply::Array(
-            s.entries()
-                .iter()
+            s.iter()
                 .take(limit)
-                .map(|(id, f)| entry_reply(*id, f))
+                .map(|(id, f)| entry_reply(id, f))
                 .collect(),
         ),
     ));

@@ -4,6 +4,15 @@ use super::string::{format_f64_human, parse_f64, parse_i64};
 use super::value::Thresholds;
 use super::{FastMap, new_map};
 
+/// A field as a hash's table stores it: fields up to 24 bytes live inline in the table's slot
+/// (as [`super::db::DbKey`] does for keys), so a lookup compares them without touching another
+/// cache line; longer fields spill to the heap.
+pub type Field = smallvec::SmallVec<[u8; 24]>;
+
+/// A value as a hash's table stores it: values up to 16 bytes live inline in the slot, so
+/// reading or overwriting a short value neither follows a pointer nor allocates.
+pub type FieldVal = smallvec::SmallVec<[u8; 16]>;
+
 /// A hash: field → value, in insertion order (so HSCAN cursors are stable, see `Db::scan`).
 ///
 /// While the hash is small (Redis's `listpack` encoding) removals keep the insertion order, as a
@@ -12,7 +21,7 @@ use super::{FastMap, new_map};
 #[derive(Debug, Clone)]
 pub struct HashValue {
     /// Field → value.
-    pub map: FastMap<Box<[u8]>, Box<[u8]>>,
+    pub map: FastMap<Field, FieldVal>,
     /// Set once Redis would have converted the listpack to a hashtable (never reverts).
     pub big: bool,
 }
@@ -84,11 +93,12 @@ impl HashValue {
         }
         let new = match self.map.get_mut(field) {
             Some(v) => {
-                *v = value.into();
+                *v = FieldVal::from_slice(value);
                 false
             }
             None => {
-                self.map.insert(field.into(), value.into());
+                self.map
+                    .insert(Field::from_slice(field), FieldVal::from_slice(value));
                 true
             }
         };

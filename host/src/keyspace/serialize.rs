@@ -116,8 +116,8 @@ pub fn dump(value: &Value) -> Vec<u8> {
         Value::ZSet(z) => {
             w.push(TAG_ZSET);
             w.push(u8::from(z.big));
-            put_len(&mut w, z.dict.len());
-            for (m, score) in &z.dict {
+            put_len(&mut w, z.len());
+            for (m, score) in z.slots() {
                 put_bytes(&mut w, m);
                 w.extend_from_slice(&score.to_bits().to_le_bytes());
             }
@@ -223,7 +223,7 @@ fn read_value(
             let big = r.flag()?;
             let n = r.count(9)?;
             let mut z = ZSetValue::default();
-            z.dict.reserve(n);
+            z.reserve(n);
             // The encoding flag survives; inserts may still grow it for the current thresholds.
             z.big = big;
             for _ in 0..n {
@@ -248,10 +248,10 @@ fn put_stream(w: &mut Vec<u8>, s: &StreamValue) {
     put_id(w, s.max_deleted_entry_id);
     w.extend_from_slice(&s.entries_added.to_le_bytes());
     put_len(w, s.len());
-    for (id, fields) in s.entries() {
-        put_id(w, *id);
+    for (id, fields) in s.iter() {
+        put_id(w, id);
         put_len(w, fields.len());
-        for f in fields.iter() {
+        for f in fields {
             put_bytes(w, f);
         }
     }
@@ -312,9 +312,9 @@ fn read_stream(r: &mut Reader<'_>, limits: NodeLimits) -> Result<StreamValue, Pa
         }
         let mut fields = Vec::with_capacity(m);
         for _ in 0..m {
-            fields.push(r.bytes()?.into());
+            fields.push(r.bytes()?);
         }
-        s.append(id, fields.into_boxed_slice(), limits);
+        s.append(id, &fields, limits);
     }
     if entries_added < s.len() as u64 {
         return Err(PayloadError::Format);
@@ -543,7 +543,7 @@ mod tests {
         for i in 1..5u64 {
             st.append(
                 StreamId { ms: i, seq: i * 2 },
-                vec![Box::from(&b"field"[..]), i.to_string().into_bytes().into()].into(),
+                &[b"field".to_vec(), i.to_string().into_bytes()],
                 NodeLimits::default(),
             );
         }
@@ -593,15 +593,14 @@ mod tests {
             Value::Set(s) => format!("set {:?} {}", s.members, s.encoding()),
             Value::ZSet(z) => format!(
                 "zset {:?} {}",
-                z.dict
-                    .iter()
+                z.slots()
                     .map(|(m, s)| (m.to_vec(), s.to_bits()))
                     .collect::<Vec<_>>(),
                 z.encoding()
             ),
             Value::Stream(s) => format!(
                 "stream {:?} {:?} {:?} {:?} {} {:?}",
-                s.entries(),
+                s.iter().collect::<Vec<_>>(),
                 s.last_id,
                 s.first_id,
                 s.max_deleted_entry_id,

@@ -4,8 +4,9 @@
 //! (`MAXLEN ~`, `MINID ~`), the `LIMIT` of trimming work and `XINFO STREAM`'s node counts all
 //! depend on where node boundaries fall, so [`StreamValue`] models the nodes too: for each node,
 //! its master id, its live and deleted entry counts and an estimate of its listpack size computed
-//! with listpack's encoding rules. The entries themselves live in one ordered map; a node owns the
-//! entries from its master id up to the next node's master id.
+//! with listpack's encoding rules. Each node also stores its entries, packed: their ids (deleted
+//! ones stay, flagged, until the whole node goes, as in a listpack) and their fields in one
+//! buffer, so an entry costs no allocation of its own.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -64,12 +65,39 @@ impl StreamId {
         }
     }
 
+    /// The `<ms>-<seq>` text, formatted without allocating.
+    pub fn to_text(self) -> IdText {
+        let mut buf = [0u8; 41];
+        let mut a = itoa::Buffer::new();
+        let ms = a.format(self.ms).as_bytes();
+        buf[..ms.len()].copy_from_slice(ms);
+        buf[ms.len()] = b'-';
+        let mut b = itoa::Buffer::new();
+        let seq = b.format(self.seq).as_bytes();
+        let len = ms.len() + 1 + seq.len();
+        buf[ms.len() + 1..len].copy_from_slice(seq);
+        IdText { buf, len }
+    }
+
     /// The 16-byte big-endian key Redis stores nodes and PEL entries under.
     fn key_bytes(self) -> [u8; 16] {
         let mut k = [0u8; 16];
         k[..8].copy_from_slice(&self.ms.to_be_bytes());
         k[8..].copy_from_slice(&self.seq.to_be_bytes());
         k
+    }
+}
+
+/// A stream id's text (see [`StreamId::to_text`]).
+#[derive(Debug, Clone, Copy)]
+pub struct IdText {
+    buf: [u8; 41],
+    len: usize,
+}
+
+impl AsRef<[u8]> for IdText {
+    fn as_ref(&self) -> &[u8] {
+        &self.buf[..self.len]
     }
 }
 
@@ -235,11 +263,35 @@ fn lp_u64_len(v: u64) -> usize {
     lp_int_len(v as i64)
 }
 
+/// Flag bit of [`Slot::end`] marking an entry deleted (still in its node, as in a listpack).
+const DELETED: u64 = 1 << 63;
+
+/// One entry of a node: its id and where its fields end in the node's data.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    id: StreamId,
+    /// End offset of the entry's fields in [`Node::data`], with [`DELETED`] or-ed in.
+    end: u64,
+}
+
+impl Slot {
+    fn is_live(self) -> bool {
+        self.end & DELETED == 0
+    }
+
+    fn end(self) -> usize {
+        (self.end & !DELETED) as usize
+    }
+}
+
 /// One radix-tree node of a Redis stream: a listpack of entries sharing a master entry.
+///
+/// The entries themselves are stored packed: their ids in order (deleted ones included and
+/// flagged, as a listpack keeps them until the whole node goes) and all their fields back to
+/// back in one buffer. The master entry is the first one appended, so the master fields are
+/// the field names of slot 0.
 #[derive(Debug, Clone)]
 struct Node {
-    /// The master entry's field names.
-    master_fields: Vec<Box<[u8]>>,
     /// Entries not deleted.
     live: u64,
     /// Entries flagged deleted but still in the listpack.
@@ -248,6 +300,10 @@ struct Node {
     body: usize,
     /// The id of the last entry in the node, deleted or not.
     last: StreamId,
+    /// Every entry appended to the node, in id order.
+    slots: Vec<Slot>,
+    /// The entries' fields, encoded back to back (see [`Fields`]).
+    data: Vec<u8>,
 }
 
 impl Node {
@@ -255,10 +311,172 @@ impl Node {
     fn lp_bytes(&self) -> usize {
         7 + self.body + lp_u64_len(self.live) + lp_u64_len(self.deleted)
     }
+
+    /// Where the fields of slot `i` start in `data`.
+    fn start_of(&self, i: usize) -> usize {
+        match i.checked_sub(1) {
+            Some(p) => self.slots.get(p).map_or(0, |s| s.end()),
+            None => 0,
+        }
+    }
+
+    /// The fields of slot `i`, deleted or not.
+    fn fields_at(&self, i: usize) -> Fields<'_> {
+        let end = self.slots.get(i).map_or(0, |s| s.end());
+        Fields {
+            data: self.data.get(self.start_of(i)..end).unwrap_or(&[]),
+        }
+    }
+
+    /// The live entry in slot `i`.
+    fn entry(&self, i: usize) -> Option<(StreamId, Fields<'_>)> {
+        let s = self.slots.get(i)?;
+        s.is_live().then(|| (s.id, self.fields_at(i)))
+    }
+
+    /// The slot of the live entry `id`.
+    fn find_live(&self, id: StreamId) -> Option<usize> {
+        let i = self.slots.binary_search_by(|s| s.id.cmp(&id)).ok()?;
+        self.slots[i].is_live().then_some(i)
+    }
+
+    /// The live entries with `start <= id <= end` (which must be ordered), in id order.
+    fn live_in(
+        &self,
+        start: StreamId,
+        end: StreamId,
+    ) -> impl DoubleEndedIterator<Item = (StreamId, Fields<'_>)> + '_ {
+        let lo = self.slots.partition_point(|s| s.id < start);
+        let hi = self.slots.partition_point(|s| s.id <= end).max(lo);
+        (lo..hi).filter_map(move |i| self.entry(i))
+    }
+
+    /// Whether `fields` has the master entry's field names (true for a node's first entry).
+    fn same_fields<B: AsRef<[u8]>>(&self, fields: &[B]) -> bool {
+        if self.slots.is_empty() {
+            return true;
+        }
+        let master = self.fields_at(0);
+        master.len() == fields.len()
+            && master
+                .iter()
+                .step_by(2)
+                .zip(fields.iter().step_by(2))
+                .all(|(a, b)| a == b.as_ref())
+    }
+
+    /// Appends an entry's id and encoded fields.
+    fn push<B: AsRef<[u8]>>(&mut self, id: StreamId, fields: &[B]) {
+        for f in fields {
+            let f = f.as_ref();
+            put_varint(&mut self.data, f.len());
+            self.data.extend_from_slice(f);
+        }
+        self.slots.push(Slot {
+            id,
+            end: self.data.len() as u64,
+        });
+        self.last = id;
+    }
+
+    /// Flags slot `i` deleted.
+    fn mark_deleted(&mut self, i: usize) {
+        if let Some(s) = self.slots.get_mut(i) {
+            s.end |= DELETED;
+        }
+    }
+
+    /// Heap bytes this node holds.
+    fn heap_size(&self) -> usize {
+        std::mem::size_of::<Node>()
+            + self.slots.capacity() * std::mem::size_of::<Slot>()
+            + self.data.capacity()
+    }
 }
 
-/// A stream entry's flat field/value list.
-pub type Fields = Box<[Box<[u8]>]>;
+/// Appends `v` as a LEB128 varint.
+fn put_varint(out: &mut Vec<u8>, mut v: usize) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Reads a LEB128 varint from the front of `b`: the value and the bytes it took.
+fn get_varint(b: &[u8]) -> (usize, usize) {
+    let mut v = 0usize;
+    for (i, &c) in b.iter().enumerate() {
+        v |= usize::from(c & 0x7f) << (7 * i);
+        if c & 0x80 == 0 {
+            return (v, i + 1);
+        }
+    }
+    (v, b.len())
+}
+
+/// A stream entry's flat field/value list, borrowed from the node that stores it packed
+/// (each element as a varint length and its bytes).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Fields<'a> {
+    data: &'a [u8],
+}
+
+impl<'a> Fields<'a> {
+    /// The fields and values, alternating.
+    pub fn iter(&self) -> FieldsIter<'a> {
+        FieldsIter { rest: self.data }
+    }
+
+    /// Number of elements (twice the number of fields).
+    #[allow(clippy::len_without_is_empty, reason = "an entry is never empty")]
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    /// The elements, copied.
+    pub fn to_vec(&self) -> Vec<Vec<u8>> {
+        self.iter().map(<[u8]>::to_vec).collect()
+    }
+}
+
+impl fmt::Debug for Fields<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.iter().map(String::from_utf8_lossy))
+            .finish()
+    }
+}
+
+impl<'a> IntoIterator for Fields<'a> {
+    type Item = &'a [u8];
+    type IntoIter = FieldsIter<'a>;
+
+    fn into_iter(self) -> FieldsIter<'a> {
+        self.iter()
+    }
+}
+
+/// Iterator over a [`Fields`] list.
+#[derive(Debug, Clone)]
+pub struct FieldsIter<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for FieldsIter<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let (len, used) = get_varint(self.rest);
+        let body = self.rest.get(used..).unwrap_or(&[]);
+        let (item, rest) = body.split_at(len.min(body.len()));
+        self.rest = rest;
+        Some(item)
+    }
+}
 
 /// A pending (delivered, not acknowledged) entry of a consumer group.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -481,10 +699,10 @@ pub struct ClaimOutcome {
 /// A stream: entries ordered by id, node bookkeeping, metadata and consumer groups.
 #[derive(Debug, Clone, Default)]
 pub struct StreamValue {
-    /// Live entries: id → flat field/value list.
-    entries: BTreeMap<StreamId, Fields>,
-    /// Nodes by master id.
+    /// Nodes by master id; each holds its entries.
     nodes: BTreeMap<StreamId, Node>,
+    /// Number of live entries.
+    len: usize,
     /// The last id generated or set (`last-generated-id`).
     pub last_id: StreamId,
     /// The first live entry's id, `0-0` when empty (`recorded-first-entry-id`).
@@ -497,30 +715,36 @@ pub struct StreamValue {
     pub groups: BTreeMap<Box<[u8]>, ConsumerGroup>,
 }
 
+/// The live entry `id` among `nodes`.
+fn entry_in(nodes: &BTreeMap<StreamId, Node>, id: StreamId) -> Option<Fields<'_>> {
+    let (_, n) = nodes.range(..=id).next_back()?;
+    n.find_live(id).map(|i| n.fields_at(i))
+}
+
 impl StreamValue {
     /// Number of live entries (`XLEN`).
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.len
     }
 
     /// Whether the stream has no live entries.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len == 0
     }
 
     /// Every live entry, in id order.
-    pub fn entries(&self) -> &BTreeMap<StreamId, Fields> {
-        &self.entries
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (StreamId, Fields<'_>)> + '_ {
+        self.range(StreamId::MIN, StreamId::MAX)
     }
 
     /// The entry with this id, if it exists.
-    pub fn get(&self, id: StreamId) -> Option<&Fields> {
-        self.entries.get(&id)
+    pub fn get(&self, id: StreamId) -> Option<Fields<'_>> {
+        entry_in(&self.nodes, id)
     }
 
     /// Whether a live entry has this id.
     pub fn contains(&self, id: StreamId) -> bool {
-        self.entries.contains_key(&id)
+        self.get(id).is_some()
     }
 
     /// Live entries with `start <= id <= end`, in id order (empty when `start > end`).
@@ -528,28 +752,38 @@ impl StreamValue {
         &self,
         start: StreamId,
         end: StreamId,
-    ) -> impl DoubleEndedIterator<Item = (&StreamId, &Fields)> {
-        let r = if start <= end {
-            Some(self.entries.range(start..=end))
+    ) -> impl DoubleEndedIterator<Item = (StreamId, Fields<'_>)> + '_ {
+        let nodes = if start <= end {
+            // The node holding `start` may begin before it.
+            let from = self.node_of(start).unwrap_or(start);
+            Some(self.nodes.range(from..=end))
         } else {
             None
         };
-        r.into_iter().flatten()
+        nodes
+            .into_iter()
+            .flatten()
+            .flat_map(move |(_, n)| n.live_in(start, end))
     }
 
     /// The first live entry.
-    pub fn first_entry(&self) -> Option<(&StreamId, &Fields)> {
-        self.entries.first_key_value()
+    pub fn first_entry(&self) -> Option<(StreamId, Fields<'_>)> {
+        self.iter().next()
     }
 
     /// The last live entry.
-    pub fn last_entry(&self) -> Option<(&StreamId, &Fields)> {
-        self.entries.last_key_value()
+    pub fn last_entry(&self) -> Option<(StreamId, Fields<'_>)> {
+        self.iter().next_back()
     }
 
     /// The id of the last live entry (`streamLastValidID`).
     pub fn last_valid_id(&self) -> Option<StreamId> {
-        self.entries.last_key_value().map(|(id, _)| *id)
+        self.last_entry().map(|(id, _)| id)
+    }
+
+    /// An estimate of the heap bytes of the entries (MEMORY USAGE).
+    pub fn approx_entries_size(&self) -> usize {
+        self.nodes.values().map(Node::heap_size).sum()
     }
 
     /// Number of nodes (`radix-tree-keys`).
@@ -594,13 +828,13 @@ impl StreamValue {
         (id > last).then_some(id)
     }
 
-    /// Appends an entry with an id greater than [`Self::last_id`] (see [`Self::next_id`]),
-    /// starting a new node when the tail node is full.
-    pub fn append(&mut self, id: StreamId, fields: Fields, limits: NodeLimits) {
+    /// Appends an entry (a flat field/value list) with an id greater than [`Self::last_id`]
+    /// (see [`Self::next_id`]), starting a new node when the tail node is full.
+    pub fn append<B: AsRef<[u8]>>(&mut self, id: StreamId, fields: &[B], limits: NodeLimits) {
         debug_assert!(id > self.last_id, "stream ids only grow");
         debug_assert!(fields.len().is_multiple_of(2), "fields come in pairs");
         let numfields = fields.len() / 2;
-        let totelelen: usize = fields.iter().map(|f| f.len()).sum();
+        let totelelen: usize = fields.iter().map(|f| f.as_ref().len()).sum();
         let max_bytes = if limits.max_bytes == 0 || limits.max_bytes > LISTPACK_MAX_SIZE {
             LISTPACK_MAX_SIZE
         } else {
@@ -614,33 +848,38 @@ impl StreamValue {
             }
         };
         if full {
-            let master_fields: Vec<Box<[u8]>> = fields.iter().step_by(2).cloned().collect();
             let body = lp_u64_len(numfields as u64)
-                + master_fields.iter().map(|f| lp_str_len(f)).sum::<usize>()
+                + fields
+                    .iter()
+                    .step_by(2)
+                    .map(|f| lp_str_len(f.as_ref()))
+                    .sum::<usize>()
                 + lp_int_len(0);
+            // Room for a full node of entries like this one, within reason.
+            let entries = match limits.max_entries {
+                0 => 16,
+                n => n.min(128) as usize,
+            };
+            let per_entry = totelelen + fields.len();
             self.nodes.insert(
                 id,
                 Node {
-                    master_fields,
                     live: 0,
                     deleted: 0,
                     body,
                     last: id,
+                    slots: Vec::with_capacity(entries),
+                    data: Vec::with_capacity((per_entry * entries).min(max_bytes.max(per_entry))),
                 },
             );
         }
-        let (master, node) = self
+        let mut tail = self
             .nodes
-            .last_key_value()
-            .map(|(k, _)| *k)
-            .and_then(|k| self.nodes.get_mut(&k).map(|n| (k, n)))
+            .last_entry()
             .expect("a tail node exists or was just created");
-        let same_fields = node.master_fields.len() == numfields
-            && node
-                .master_fields
-                .iter()
-                .zip(fields.iter().step_by(2))
-                .all(|(a, b)| a == b);
+        let master = *tail.key();
+        let node = tail.get_mut();
+        let same_fields = node.same_fields(fields);
         let mut bytes = lp_int_len(if same_fields { 2 } else { 0 })
             + lp_u64_len(id.ms.wrapping_sub(master.ms))
             + lp_u64_len(id.seq.wrapping_sub(master.seq));
@@ -650,21 +889,21 @@ impl StreamValue {
                 .iter()
                 .skip(1)
                 .step_by(2)
-                .map(|v| lp_str_len(v))
+                .map(|v| lp_str_len(v.as_ref()))
                 .sum::<usize>();
         } else {
-            bytes +=
-                lp_u64_len(numfields as u64) + fields.iter().map(|f| lp_str_len(f)).sum::<usize>();
+            bytes += lp_u64_len(numfields as u64)
+                + fields.iter().map(|f| lp_str_len(f.as_ref())).sum::<usize>();
             lp_count += numfields as u64 + 1;
         }
         bytes += lp_u64_len(lp_count);
         node.body += bytes;
         node.live += 1;
-        node.last = id;
-        self.entries.insert(id, fields);
+        node.push(id, fields);
+        self.len += 1;
         self.entries_added += 1;
         self.last_id = id;
-        if self.entries.len() == 1 {
+        if self.len == 1 {
             self.first_id = id;
         }
     }
@@ -674,36 +913,28 @@ impl StreamValue {
         self.nodes.range(..=id).next_back().map(|(k, _)| *k)
     }
 
-    /// The live entries of the node with master id `master`, in order.
-    fn node_entries(&self, master: StreamId) -> impl Iterator<Item = StreamId> + '_ {
-        let end = self.nodes.range(master..).nth(1).map(|(k, _)| *k);
-        self.entries
-            .range(master..)
-            .map(|(k, _)| *k)
-            .take_while(move |k| end.is_none_or(|e| *k < e))
-    }
-
     /// Deletes one entry (`XDEL`): flags it deleted in its node, drops the node when it held
     /// the last live entry, and updates `max-deleted-entry-id` and the first id. False if no
     /// such entry.
     pub fn delete(&mut self, id: StreamId) -> bool {
-        if self.entries.remove(&id).is_none() {
+        let Some((&master, node)) = self.nodes.range_mut(..=id).next_back() else {
             return false;
+        };
+        let Some(i) = node.find_live(id) else {
+            return false;
+        };
+        if node.live <= 1 {
+            self.nodes.remove(&master);
+        } else {
+            node.mark_deleted(i);
+            node.live -= 1;
+            node.deleted += 1;
         }
-        if let Some(master) = self.node_of(id)
-            && let Some(node) = self.nodes.get_mut(&master)
-        {
-            if node.live <= 1 {
-                self.nodes.remove(&master);
-            } else {
-                node.live -= 1;
-                node.deleted += 1;
-            }
-        }
+        self.len -= 1;
         if id > self.max_deleted_entry_id {
             self.max_deleted_entry_id = id;
         }
-        if self.entries.is_empty() {
+        if self.len == 0 {
             self.first_id = StreamId::MIN;
         } else if id == self.first_id {
             self.first_id = self.first_live_id();
@@ -712,9 +943,7 @@ impl StreamValue {
     }
 
     fn first_live_id(&self) -> StreamId {
-        self.entries
-            .first_key_value()
-            .map_or(StreamId::MIN, |(k, _)| *k)
+        self.first_entry().map_or(StreamId::MIN, |(id, _)| id)
     }
 
     /// Trims from the head like Redis's `streamTrim`: whole nodes while they fit the strategy,
@@ -724,15 +953,16 @@ impl StreamValue {
     pub fn trim(&mut self, how: Trim, approx: bool, limit: u64) -> u64 {
         let mut deleted: u64 = 0;
         loop {
-            let len = self.entries.len() as u64;
+            let len = self.len as u64;
             if let Trim::MaxLen(max) = how
                 && len <= max
             {
                 break;
             }
-            let Some((&master, node)) = self.nodes.first_key_value() else {
+            let Some(mut first) = self.nodes.first_entry() else {
                 break;
             };
+            let node = first.get_mut();
             let live = node.live;
             if limit != 0 && deleted + live > limit {
                 break;
@@ -742,39 +972,37 @@ impl StreamValue {
                 Trim::MinId(min) => node.last < min,
             };
             if remove_node {
-                let next = self.nodes.range(master..).nth(1).map(|(k, _)| *k);
-                self.nodes.remove(&master);
-                match next {
-                    Some(n) => self.entries = self.entries.split_off(&n),
-                    None => self.entries.clear(),
-                }
+                first.remove();
+                self.len -= live as usize;
                 deleted += live;
                 continue;
             }
             if approx {
                 break;
             }
-            let victims: Vec<StreamId> = match how {
-                Trim::MaxLen(max) => {
-                    let excess = usize::try_from(len - max).unwrap_or(usize::MAX);
-                    self.node_entries(master).take(excess).collect()
+            // Flag entries deleted inside this node, from its head.
+            let mut victims: u64 = 0;
+            for i in 0..node.slots.len() {
+                let s = node.slots[i];
+                let stop = match how {
+                    Trim::MaxLen(max) => victims >= len - max,
+                    Trim::MinId(min) => s.id >= min,
+                };
+                if stop {
+                    break;
                 }
-                Trim::MinId(min) => self
-                    .node_entries(master)
-                    .take_while(|id| *id < min)
-                    .collect(),
-            };
-            for id in &victims {
-                self.entries.remove(id);
+                if s.is_live() {
+                    node.mark_deleted(i);
+                    victims += 1;
+                }
             }
-            if let Some(node) = self.nodes.get_mut(&master) {
-                node.live -= victims.len() as u64;
-                node.deleted += victims.len() as u64;
-            }
-            deleted += victims.len() as u64;
+            node.live -= victims;
+            node.deleted += victims;
+            self.len -= victims as usize;
+            deleted += victims;
             break;
         }
-        if self.entries.is_empty() {
+        if self.len == 0 {
             self.first_id = StreamId::MIN;
         } else if deleted > 0 {
             self.first_id = self.first_live_id();
@@ -785,7 +1013,7 @@ impl StreamValue {
     /// Whether `[start, end]` may contain a deleted entry (`streamRangeHasTombstones`).
     pub fn range_has_tombstones(&self, start: StreamId, end: Option<StreamId>) -> bool {
         let max_del = self.max_deleted_entry_id;
-        if self.entries.is_empty() || max_del.is_zero() || self.first_id > max_del {
+        if self.len == 0 || max_del.is_zero() || self.first_id > max_del {
             return false;
         }
         start <= max_del && max_del <= end.unwrap_or(StreamId::MAX)
@@ -797,7 +1025,7 @@ impl StreamValue {
         if self.entries_added == 0 {
             return Some(0);
         }
-        let len = self.entries.len() as u64;
+        let len = self.len as u64;
         if len == 0 && id <= self.last_id {
             return Some(self.entries_added);
         }
@@ -872,7 +1100,7 @@ impl StreamValue {
         let start = after.next()?;
         let ids: Vec<StreamId> = self
             .range(start, StreamId::MAX)
-            .map(|(id, _)| *id)
+            .map(|(id, _)| id)
             .take(if count == 0 { usize::MAX } else { count })
             .collect();
         // Work out the read counter before borrowing the group mutably.
@@ -916,9 +1144,7 @@ impl StreamValue {
         count: usize,
         now: i64,
     ) -> Option<Vec<(StreamId, bool)>> {
-        let StreamValue {
-            entries, groups, ..
-        } = self;
+        let StreamValue { nodes, groups, .. } = self;
         let g = groups.get_mut(group)?;
         let c = g.consumers.get(consumer)?;
         let ids: Vec<StreamId> = c
@@ -929,7 +1155,7 @@ impl StreamValue {
             .collect();
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            let exists = entries.contains_key(&id);
+            let exists = entry_in(nodes, id).is_some();
             if exists && let Some(p) = g.pel.get_mut(&id) {
                 p.delivery_time = now;
                 p.delivery_count += 1;
@@ -949,14 +1175,12 @@ impl StreamValue {
         ids: &[StreamId],
         opts: ClaimOptions,
     ) -> Option<ClaimOutcome> {
-        let StreamValue {
-            entries, groups, ..
-        } = self;
+        let StreamValue { nodes, groups, .. } = self;
         let g = groups.get_mut(group)?;
         let mut out = ClaimOutcome::default();
         let mut consumer_ready = false;
         for &id in ids {
-            if !entries.contains_key(&id) {
+            if entry_in(nodes, id).is_none() {
                 if g.ack(id) {
                     out.deleted.push(id);
                 }
@@ -1028,9 +1252,7 @@ impl StreamValue {
             justid,
             now,
         } = opts;
-        let StreamValue {
-            entries, groups, ..
-        } = self;
+        let StreamValue { nodes, groups, .. } = self;
         let g = groups.get_mut(group)?;
         let mut out = ClaimOutcome::default();
         let mut attempts = count.saturating_mul(10);
@@ -1045,7 +1267,7 @@ impl StreamValue {
                 break;
             };
             pos = id.next();
-            if !entries.contains_key(&id) {
+            if entry_in(nodes, id).is_none() {
                 g.ack(id);
                 out.deleted.push(id);
                 count -= 1;
@@ -1108,25 +1330,12 @@ fn rax_nodes(keys: &[[u8; 16]], depth: usize) -> usize {
     n
 }
 
-impl StreamValue {
-    /// An estimate of the heap bytes of the entries (MEMORY USAGE).
-    pub fn approx_entries_size(&self) -> usize {
-        self.entries
-            .values()
-            .map(|fields| 32 + fields.iter().map(|f| f.len() + 16).sum::<usize>())
-            .sum()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn f(pairs: &[&str]) -> Fields {
-        pairs
-            .iter()
-            .map(|s| s.as_bytes().to_vec().into_boxed_slice())
-            .collect()
+    fn f<'a>(pairs: &[&'a str]) -> Vec<&'a [u8]> {
+        pairs.iter().map(|s| s.as_bytes()).collect()
     }
 
     fn id(ms: u64, seq: u64) -> StreamId {
@@ -1143,7 +1352,7 @@ mod tests {
     fn filled(n: u64, per_node: u64) -> StreamValue {
         let mut s = StreamValue::default();
         for i in 1..=n {
-            s.append(id(i, 0), f(&["item", "v"]), limits(per_node));
+            s.append(id(i, 0), &f(&["item", "v"]), limits(per_node));
         }
         s
     }
@@ -1185,20 +1394,25 @@ mod tests {
         assert_eq!(id(2, 0).prev(), Some(id(1, u64::MAX)));
         assert_eq!(StreamId::MIN.prev(), None);
         assert_eq!(id(3, 4).to_string(), "3-4");
+        assert_eq!(id(3, 4).to_text().as_ref(), b"3-4");
+        assert_eq!(
+            StreamId::MAX.to_text().as_ref(),
+            StreamId::MAX.to_string().as_bytes()
+        );
     }
 
     #[test]
     fn next_id_follows_the_clock_and_never_goes_back() {
         let mut s = StreamValue::default();
         assert_eq!(s.next_id(AddId::Auto, 100), Some(id(100, 0)));
-        s.append(id(100, 5), f(&["a", "1"]), limits(100));
+        s.append(id(100, 5), &f(&["a", "1"]), limits(100));
         assert_eq!(s.next_id(AddId::Auto, 90), Some(id(100, 6)));
         assert_eq!(s.next_id(AddId::AutoSeq(100), 0), Some(id(100, 6)));
         assert_eq!(s.next_id(AddId::AutoSeq(101), 0), Some(id(101, 0)));
         assert_eq!(s.next_id(AddId::AutoSeq(99), 0), None);
         assert_eq!(s.next_id(AddId::Exact(id(100, 5)), 0), None);
         assert_eq!(s.next_id(AddId::Exact(id(100, 7)), 0), Some(id(100, 7)));
-        s.append(id(200, u64::MAX), f(&["a", "1"]), limits(100));
+        s.append(id(200, u64::MAX), &f(&["a", "1"]), limits(100));
         assert_eq!(s.next_id(AddId::AutoSeq(200), 0), None);
     }
 
@@ -1217,7 +1431,7 @@ mod tests {
         let mut s = StreamValue::default();
         let big = "x".repeat(1000);
         for i in 1..=8 {
-            s.append(id(i, 0), f(&["f", &big]), limits(0));
+            s.append(id(i, 0), &f(&["f", &big]), limits(0));
         }
         // About 1 KB per entry in 4 KB nodes.
         assert!(
@@ -1280,7 +1494,7 @@ mod tests {
     fn deleted_entries_still_fill_a_node() {
         let mut s = filled(2, 2);
         s.delete(id(2, 0));
-        s.append(id(3, 0), f(&["item", "v"]), limits(2));
+        s.append(id(3, 0), &f(&["item", "v"]), limits(2));
         assert_eq!(s.node_count(), 2);
     }
 

@@ -145,7 +145,12 @@ impl Value {
                     + 64
             }
             Value::Set(s) => s.members.iter().map(|m| m.len() + ELEM).sum::<usize>() + 64,
-            Value::ZSet(z) => z.dict.keys().map(|m| 2 * m.len() + 3 * ELEM).sum::<usize>() + 96,
+            Value::ZSet(z) => {
+                z.slots()
+                    .map(|(m, _)| 2 * m.len() + 3 * ELEM)
+                    .sum::<usize>()
+                    + 96
+            }
             Value::Stream(s) => std::mem::size_of_val(&**s) + s.approx_entries_size(),
         }
     }

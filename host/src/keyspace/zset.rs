@@ -2,12 +2,14 @@
 //! structure), so rank queries (ZRANK, ZRANGE by rank, ZREMRANGEBYRANK) are O(log n).
 //!
 //! The skiplist lives in an index arena (`Vec<Node>` with a free list) instead of raw pointers;
-//! node `0` is the header. Members are shared between the map and the list with `Arc<[u8]>`.
+//! node `0` is the header. A node is one cache line (score, links, the member's slot in the
+//! member table); the member table holds each member once, inline when short, with its score
+//! and node, so a score change needs one member lookup and no skiplist search when the order
+//! does not change.
 //! Order is (score, member bytes), as Redis orders both its listpack and skiplist encodings.
 
 use std::cmp::Ordering;
 use std::ops::Range;
-use std::sync::Arc;
 
 use smallvec::SmallVec;
 
@@ -37,10 +39,40 @@ impl Ord for Score {
 
 /// Maximum skiplist level (Redis's `ZSKIPLIST_MAXLEVEL`).
 const MAX_LEVEL: usize = 32;
-/// "No node" in the arena.
+/// Levels every node stores itself (levels 0 and 1).
+const BASE_LEVELS: usize = 2;
+/// Upper levels of a small tall node (heights 3 and 4).
+const SMALL_UPPER: usize = 2;
+/// Upper levels of a big tall node (heights 5 to 32).
+const BIG_UPPER: usize = MAX_LEVEL - BASE_LEVELS;
+/// Flag of a tall id naming a big tall node.
+const BIG: u32 = 1 << 31;
+/// "No node" in the arenas (also "no slot").
 const NIL: u32 = u32::MAX;
-/// The header node.
+/// The header's base node.
 const HEAD: u32 = 0;
+/// The header's tall node (big, index 0).
+const HEAD_TALL: u32 = BIG;
+
+/// A member as a sorted set's table stores it: members up to 24 bytes live inline in the
+/// table's slot (as [`super::db::DbKey`] does for keys); longer ones spill to the heap.
+pub type Member = SmallVec<[u8; 24]>;
+
+/// What the member table holds for a member: its score and its skiplist node.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    score: f64,
+    node: u32,
+}
+
+/// Member → score and node. Its slots (`0..len`) are what ZSCAN and ZRANDMEMBER walk; a skiplist
+/// node refers to its member by slot.
+type Dict = FastMap<Member, Entry>;
+
+/// The member in dict slot `slot`.
+fn member_at(dict: &Dict, slot: u32) -> &[u8] {
+    dict.get_index(slot as usize).map_or(&[], |(m, _)| &m[..])
+}
 
 #[derive(Debug, Clone, Copy)]
 struct Level {
@@ -48,30 +80,55 @@ struct Level {
     span: u32,
 }
 
+const EMPTY_LEVEL: Level = Level {
+    forward: NIL,
+    span: 0,
+};
+
+/// A node's bottom part, one per member (32 bytes): its score, its member's dict slot and
+/// levels 0 and 1.
 #[derive(Debug, Clone)]
 struct Node {
-    member: Arc<[u8]>,
     score: f64,
-    backward: u32,
-    levels: SmallVec<[Level; 2]>,
+    /// The member's dict slot (NIL for the header and free nodes).
+    slot: u32,
+    /// The tall id of the node's upper levels, or NIL below height 3.
+    tall: u32,
+    levels: [Level; BASE_LEVELS],
 }
 
-impl Node {
-    /// Whether this node sorts before (`score`, `member`).
-    fn lt(&self, score: f64, member: &[u8]) -> bool {
-        self.score < score || (self.score == score && *self.member < *member)
-    }
+/// The upper levels (2 and up) of a node of height 3 or more, with copies of its score and
+/// slot. Links at level 2 and up join tall nodes, so searches through the upper levels only
+/// touch these few compact nodes (which stay in cache) and reach the big arena of [`Node`]s
+/// for the last two levels only.
+#[derive(Debug, Clone)]
+struct Tall<const N: usize> {
+    score: f64,
+    slot: u32,
+    /// The node's base id.
+    base: u32,
+    levels: [Level; N],
 }
 
-/// Redis's zskiplist over an arena.
+const _: () = assert!(std::mem::size_of::<Node>() == 32);
+const _: () = assert!(std::mem::size_of::<Tall<SMALL_UPPER>>() == 32);
+
+/// Redis's zskiplist over arenas. A node is named by its base id at levels 0 and 1 and by its
+/// tall id (a small or, with [`BIG`], a big tall node) at levels 2 and up; a search switches
+/// from one to the other when it steps down to level 1.
 #[derive(Debug, Clone)]
 struct SkipList {
     nodes: Vec<Node>,
+    /// Backward links by base id (kept apart: only reverse walks and relinking read them).
+    back: Vec<u32>,
+    small: Vec<Tall<SMALL_UPPER>>,
+    big: Vec<Tall<BIG_UPPER>>,
     free: Vec<u32>,
+    free_small: Vec<u32>,
+    free_big: Vec<u32>,
     tail: u32,
     level: usize,
     len: usize,
-    empty: Arc<[u8]>,
 }
 
 fn idx(i: u32) -> usize {
@@ -80,6 +137,13 @@ fn idx(i: u32) -> usize {
 
 fn span_u32(n: usize) -> u32 {
     u32::try_from(n).expect("sorted sets hold fewer than 2^32 members")
+}
+
+fn arena_id(n: usize) -> u32 {
+    u32::try_from(n)
+        .ok()
+        .filter(|&i| i < BIG)
+        .expect("arena below 2^31 nodes")
 }
 
 /// A random level with Redis's distribution (p = 1/4).
@@ -91,167 +155,311 @@ fn random_level() -> usize {
     level
 }
 
+/// The header's id at level `i`.
+fn head(i: usize) -> u32 {
+    if i < BASE_LEVELS { HEAD } else { HEAD_TALL }
+}
+
 impl SkipList {
     fn new() -> Self {
-        let empty: Arc<[u8]> = Arc::from(&[][..]);
-        let header = Node {
-            member: Arc::clone(&empty),
-            score: 0.0,
-            backward: NIL,
-            levels: std::iter::repeat_n(
-                Level {
-                    forward: NIL,
-                    span: 0,
-                },
-                MAX_LEVEL,
-            )
-            .collect(),
-        };
-        SkipList {
-            nodes: vec![header],
+        let mut zsl = SkipList {
+            nodes: Vec::new(),
+            back: Vec::new(),
+            small: Vec::new(),
+            big: Vec::new(),
             free: Vec::new(),
+            free_small: Vec::new(),
+            free_big: Vec::new(),
             tail: NIL,
             level: 1,
             len: 0,
-            empty,
-        }
+        };
+        let head = zsl.alloc(0.0, NIL, MAX_LEVEL);
+        debug_assert_eq!((head, zsl.nodes[0].tall), (HEAD, HEAD_TALL));
+        zsl
     }
 
     fn node(&self, i: u32) -> &Node {
         &self.nodes[idx(i)]
     }
 
-    fn fwd(&self, i: u32, level: usize) -> u32 {
-        self.nodes[idx(i)].levels[level].forward
+    fn score(&self, i: u32) -> f64 {
+        self.nodes[idx(i)].score
     }
 
-    fn span(&self, i: u32, level: usize) -> usize {
-        self.nodes[idx(i)].levels[level].span as usize
+    /// Score and slot of node `x` (an id at level `level`).
+    #[inline]
+    fn key(&self, x: u32, level: usize) -> (f64, u32) {
+        if level < BASE_LEVELS {
+            let n = &self.nodes[idx(x)];
+            (n.score, n.slot)
+        } else if x & BIG == 0 {
+            let t = &self.small[idx(x)];
+            (t.score, t.slot)
+        } else {
+            let t = &self.big[idx(x & !BIG)];
+            (t.score, t.slot)
+        }
     }
 
-    fn level_mut(&mut self, i: u32, level: usize) -> &mut Level {
-        &mut self.nodes[idx(i)].levels[level]
+    /// Level `level` of node `x` (an id at that level).
+    #[inline]
+    fn lvl(&self, x: u32, level: usize) -> Level {
+        if level < BASE_LEVELS {
+            self.nodes[idx(x)].levels[level]
+        } else if x & BIG == 0 {
+            self.small[idx(x)].levels[level - BASE_LEVELS]
+        } else {
+            self.big[idx(x & !BIG)].levels[level - BASE_LEVELS]
+        }
+    }
+
+    #[inline]
+    fn level_mut(&mut self, x: u32, level: usize) -> &mut Level {
+        if level < BASE_LEVELS {
+            &mut self.nodes[idx(x)].levels[level]
+        } else if x & BIG == 0 {
+            &mut self.small[idx(x)].levels[level - BASE_LEVELS]
+        } else {
+            &mut self.big[idx(x & !BIG)].levels[level - BASE_LEVELS]
+        }
+    }
+
+    /// The base id of node `x` (an id at level `level`).
+    #[inline]
+    fn base_of(&self, x: u32, level: usize) -> u32 {
+        if level < BASE_LEVELS {
+            x
+        } else if x & BIG == 0 {
+            self.small[idx(x)].base
+        } else {
+            self.big[idx(x & !BIG)].base
+        }
+    }
+
+    /// The id at level `level` of the node with base id `b` (NIL if it is not that tall).
+    fn id_at(&self, b: u32, level: usize) -> u32 {
+        if level < BASE_LEVELS {
+            b
+        } else {
+            self.nodes[idx(b)].tall
+        }
+    }
+
+    /// The id at level `level - 1` of `x`, an id at `level`.
+    #[inline]
+    fn step_down(&self, x: u32, level: usize) -> u32 {
+        if level == BASE_LEVELS {
+            self.base_of(x, level)
+        } else {
+            x
+        }
+    }
+
+    fn fwd(&self, x: u32, level: usize) -> u32 {
+        self.lvl(x, level).forward
     }
 
     fn first(&self) -> u32 {
         self.fwd(HEAD, 0)
     }
 
-    fn alloc(&mut self, member: Arc<[u8]>, score: f64, level: usize) -> u32 {
-        let levels = std::iter::repeat_n(
-            Level {
-                forward: NIL,
-                span: 0,
-            },
-            level,
-        )
-        .collect();
-        let node = Node {
-            member,
-            score,
-            backward: NIL,
-            levels,
-        };
-        match self.free.pop() {
-            Some(i) => {
-                self.nodes[idx(i)] = node;
-                i
-            }
-            None => {
-                let i = u32::try_from(self.nodes.len()).expect("arena below 2^32 nodes");
-                self.nodes.push(node);
-                i
-            }
+    /// Whether node `x` (an id at `level`) sorts before (`score`, `member`).
+    #[inline]
+    fn lt(&self, dict: &Dict, x: u32, level: usize, score: f64, member: &[u8]) -> bool {
+        let (s, slot) = self.key(x, level);
+        s < score || (s == score && member_at(dict, slot) < member)
+    }
+
+    /// Sets the score of node `b` (a base id) and of its tall copy.
+    fn set_score(&mut self, b: u32, score: f64) {
+        let n = &mut self.nodes[idx(b)];
+        n.score = score;
+        let t = n.tall;
+        if t == NIL {
+        } else if t & BIG == 0 {
+            self.small[idx(t)].score = score;
+        } else {
+            self.big[idx(t & !BIG)].score = score;
         }
     }
 
-    fn release(&mut self, i: u32) {
-        let empty = Arc::clone(&self.empty);
-        let n = &mut self.nodes[idx(i)];
-        n.member = empty;
-        n.levels.clear();
-        n.backward = NIL;
-        self.free.push(i);
+    /// Sets the dict slot of node `b` (a base id) and of its tall copy.
+    fn set_slot(&mut self, b: u32, slot: u32) {
+        let n = &mut self.nodes[idx(b)];
+        n.slot = slot;
+        let t = n.tall;
+        if t == NIL {
+        } else if t & BIG == 0 {
+            self.small[idx(t)].slot = slot;
+        } else {
+            self.big[idx(t & !BIG)].slot = slot;
+        }
     }
 
-    /// The `update` vector for (`score`, `member`): per level, the last node before it.
-    fn find_update(&self, score: f64, member: &[u8]) -> [u32; MAX_LEVEL] {
+    /// A new unlinked node of height `level`; returns its base id.
+    fn alloc(&mut self, score: f64, slot: u32, level: usize) -> u32 {
+        let b = match self.free.last() {
+            Some(&b) => b,
+            None => arena_id(self.nodes.len()),
+        };
+        let tall = if level > BASE_LEVELS + SMALL_UPPER {
+            let t = Tall {
+                score,
+                slot,
+                base: b,
+                levels: [EMPTY_LEVEL; BIG_UPPER],
+            };
+            match self.free_big.pop() {
+                Some(i) => {
+                    self.big[idx(i)] = t;
+                    i | BIG
+                }
+                None => {
+                    self.big.push(t);
+                    arena_id(self.big.len() - 1) | BIG
+                }
+            }
+        } else if level > BASE_LEVELS {
+            let t = Tall {
+                score,
+                slot,
+                base: b,
+                levels: [EMPTY_LEVEL; SMALL_UPPER],
+            };
+            match self.free_small.pop() {
+                Some(i) => {
+                    self.small[idx(i)] = t;
+                    i
+                }
+                None => {
+                    self.small.push(t);
+                    arena_id(self.small.len() - 1)
+                }
+            }
+        } else {
+            NIL
+        };
+        let node = Node {
+            score,
+            slot,
+            tall,
+            levels: [EMPTY_LEVEL; BASE_LEVELS],
+        };
+        if self.free.pop().is_some() {
+            self.nodes[idx(b)] = node;
+            self.back[idx(b)] = NIL;
+        } else {
+            self.nodes.push(node);
+            self.back.push(NIL);
+        }
+        b
+    }
+
+    fn release(&mut self, b: u32) {
+        let n = &mut self.nodes[idx(b)];
+        let t = std::mem::replace(&mut n.tall, NIL);
+        n.slot = NIL;
+        if t == NIL {
+        } else if t & BIG == 0 {
+            self.free_small.push(t);
+        } else {
+            self.free_big.push(t & !BIG);
+        }
+        self.back[idx(b)] = NIL;
+        self.free.push(b);
+    }
+
+    /// The `update` vector for (`score`, `member`): per level, the last node before it (as
+    /// an id at that level).
+    fn find_update(&self, dict: &Dict, score: f64, member: &[u8]) -> [u32; MAX_LEVEL] {
         let mut update = [HEAD; MAX_LEVEL];
-        let mut x = HEAD;
+        let mut x = head(self.level - 1);
         for i in (0..self.level).rev() {
             loop {
                 let f = self.fwd(x, i);
-                if f != NIL && self.node(f).lt(score, member) {
+                if f != NIL && self.lt(dict, f, i, score, member) {
                     x = f;
                 } else {
                     break;
                 }
             }
             update[i] = x;
+            if i > 0 {
+                x = self.step_down(x, i);
+            }
         }
         update
     }
 
-    /// Inserts a member that is not in the list (zslInsert).
-    fn insert(&mut self, score: f64, member: Arc<[u8]>) -> u32 {
+    /// Inserts the member in dict slot `slot`, which is not in the list (zslInsert). Returns
+    /// its base id.
+    fn insert(&mut self, dict: &Dict, score: f64, slot: u32) -> u32 {
+        let member = member_at(dict, slot);
         let mut update = [HEAD; MAX_LEVEL];
         let mut rank = [0usize; MAX_LEVEL];
-        let mut x = HEAD;
+        let mut x = head(self.level - 1);
         for i in (0..self.level).rev() {
             rank[i] = if i == self.level - 1 { 0 } else { rank[i + 1] };
             loop {
-                let f = self.fwd(x, i);
-                if f != NIL && self.node(f).lt(score, &member) {
-                    rank[i] += self.span(x, i);
-                    x = f;
+                let l = self.lvl(x, i);
+                if l.forward != NIL && self.lt(dict, l.forward, i, score, member) {
+                    rank[i] += l.span as usize;
+                    x = l.forward;
                 } else {
                     break;
                 }
             }
             update[i] = x;
+            if i > 0 {
+                x = self.step_down(x, i);
+            }
         }
         let level = random_level();
         if level > self.level {
             for i in self.level..level {
                 rank[i] = 0;
-                update[i] = HEAD;
-                self.level_mut(HEAD, i).span = span_u32(self.len);
+                update[i] = head(i);
+                self.level_mut(head(i), i).span = span_u32(self.len);
             }
             self.level = level;
         }
-        let x = self.alloc(member, score, level);
+        let b = self.alloc(score, slot, level);
         for i in 0..level {
+            let xi = self.id_at(b, i);
             let u = update[i];
-            let ul = self.nodes[idx(u)].levels[i];
+            let ul = self.lvl(u, i);
             let crossed = rank[0] - rank[i];
-            *self.level_mut(x, i) = Level {
+            *self.level_mut(xi, i) = Level {
                 forward: ul.forward,
                 span: span_u32(ul.span as usize - crossed),
             };
             *self.level_mut(u, i) = Level {
-                forward: x,
+                forward: xi,
                 span: span_u32(crossed + 1),
             };
         }
         for (i, &u) in update.iter().enumerate().take(self.level).skip(level) {
             self.level_mut(u, i).span += 1;
         }
-        self.nodes[idx(x)].backward = if update[0] == HEAD { NIL } else { update[0] };
-        let next = self.fwd(x, 0);
+        self.back[idx(b)] = if update[0] == HEAD { NIL } else { update[0] };
+        let next = self.fwd(b, 0);
         if next == NIL {
-            self.tail = x;
+            self.tail = b;
         } else {
-            self.nodes[idx(next)].backward = x;
+            self.back[idx(next)] = b;
         }
         self.len += 1;
-        x
+        b
     }
 
-    /// Unlinks node `x` given its `update` vector (zslDeleteNode); does not free it.
-    fn unlink(&mut self, x: u32, update: &[u32; MAX_LEVEL]) {
+    /// Unlinks node `b` (a base id) given its `update` vector (zslDeleteNode); does not free
+    /// it.
+    fn unlink(&mut self, b: u32, update: &[u32; MAX_LEVEL]) {
         for (i, &u) in update.iter().enumerate().take(self.level) {
-            if self.fwd(u, i) == x {
-                let xl = self.nodes[idx(x)].levels[i];
+            let xi = self.id_at(b, i);
+            if xi != NIL && self.fwd(u, i) == xi {
+                let xl = self.lvl(xi, i);
                 let ul = self.level_mut(u, i);
                 ul.span = ul.span + xl.span - 1;
                 ul.forward = xl.forward;
@@ -259,140 +467,148 @@ impl SkipList {
                 self.level_mut(u, i).span -= 1;
             }
         }
-        let next = self.fwd(x, 0);
-        let back = self.node(x).backward;
+        let next = self.fwd(b, 0);
+        let back = self.back[idx(b)];
         if next == NIL {
             self.tail = back;
         } else {
-            self.nodes[idx(next)].backward = back;
+            self.back[idx(next)] = back;
         }
-        while self.level > 1 && self.fwd(HEAD, self.level - 1) == NIL {
+        while self.level > 1 && self.fwd(head(self.level - 1), self.level - 1) == NIL {
             self.level -= 1;
         }
         self.len -= 1;
     }
 
-    /// Deletes (`score`, `member`); true if it was there.
-    fn delete(&mut self, score: f64, member: &[u8]) -> bool {
-        let update = self.find_update(score, member);
-        let x = self.fwd(update[0], 0);
-        if x != NIL && self.node(x).score == score && *self.node(x).member == *member {
-            self.unlink(x, &update);
-            self.release(x);
-            true
-        } else {
-            false
-        }
+    /// Unlinks and frees node `b` (a base id).
+    fn delete(&mut self, dict: &Dict, b: u32) {
+        let n = self.node(b);
+        let update = self.find_update(dict, n.score, member_at(dict, n.slot));
+        debug_assert_eq!(self.fwd(update[0], 0), b, "the node is in the list");
+        self.unlink(b, &update);
+        self.release(b);
     }
 
-    /// Changes the score of an existing member (zslUpdateScore): in place when the order does
-    /// not change, else unlink and re-insert.
-    fn update_score(&mut self, cur: f64, member: &[u8], new: f64) {
-        let update = self.find_update(cur, member);
-        let x = self.fwd(update[0], 0);
-        debug_assert!(x != NIL && *self.node(x).member == *member);
-        if x == NIL {
-            return;
+    /// Changes the score of node `b` (zslUpdateScore): in place when the order does not
+    /// change, else unlink and re-insert. Returns the member's base id.
+    fn update_score(&mut self, dict: &Dict, b: u32, new: f64) -> u32 {
+        let n = self.node(b);
+        let (slot, cur) = (n.slot, n.score);
+        // Searching first leaves the neighbours in cache for the in-place check.
+        let update = self.find_update(dict, cur, member_at(dict, slot));
+        debug_assert_eq!(self.fwd(update[0], 0), b, "the node is in the list");
+        let back = self.back[idx(b)];
+        let next = self.fwd(b, 0);
+        if (back == NIL || self.score(back) < new) && (next == NIL || self.score(next) > new) {
+            self.set_score(b, new);
+            return b;
         }
-        let back = self.node(x).backward;
-        let next = self.fwd(x, 0);
-        if (back == NIL || self.node(back).score < new)
-            && (next == NIL || self.node(next).score > new)
-        {
-            self.nodes[idx(x)].score = new;
-            return;
-        }
-        self.unlink(x, &update);
-        let m = Arc::clone(&self.node(x).member);
-        self.release(x);
-        self.insert(new, m);
+        self.unlink(b, &update);
+        self.release(b);
+        self.insert(dict, new, slot)
     }
 
     /// 1-based rank of (`score`, `member`), or 0 (zslGetRank).
-    fn rank(&self, score: f64, member: &[u8]) -> usize {
-        let mut x = HEAD;
+    fn rank(&self, dict: &Dict, score: f64, member: &[u8]) -> usize {
+        let mut x = head(self.level - 1);
         let mut rank = 0;
         for i in (0..self.level).rev() {
             loop {
-                let f = self.fwd(x, i);
-                if f == NIL {
+                let l = self.lvl(x, i);
+                if l.forward == NIL {
                     break;
                 }
-                let n = self.node(f);
-                if n.score < score || (n.score == score && *n.member <= *member) {
-                    rank += self.span(x, i);
-                    x = f;
+                let (s, slot) = self.key(l.forward, i);
+                if s < score || (s == score && member_at(dict, slot) <= member) {
+                    rank += l.span as usize;
+                    x = l.forward;
                 } else {
                     break;
                 }
             }
-            if x != HEAD && *self.node(x).member == *member {
+            if x != head(i) && member_at(dict, self.key(x, i).1) == member {
                 return rank;
+            }
+            if i > 0 {
+                x = self.step_down(x, i);
             }
         }
         0
     }
 
-    /// The node at 1-based `rank`, or NIL (zslGetElementByRank).
+    /// The base id of the node at 1-based `rank`, or NIL (zslGetElementByRank).
     fn by_rank(&self, rank: usize) -> u32 {
-        let mut x = HEAD;
+        let mut x = head(self.level - 1);
         let mut traversed = 0;
         for i in (0..self.level).rev() {
             loop {
-                let f = self.fwd(x, i);
-                if f != NIL && traversed + self.span(x, i) <= rank {
-                    traversed += self.span(x, i);
-                    x = f;
+                let l = self.lvl(x, i);
+                if l.forward != NIL && traversed + l.span as usize <= rank {
+                    traversed += l.span as usize;
+                    x = l.forward;
                 } else {
                     break;
                 }
             }
             if traversed == rank {
-                return if x == HEAD { NIL } else { x };
+                return if x == head(i) {
+                    NIL
+                } else {
+                    self.base_of(x, i)
+                };
+            }
+            if i > 0 {
+                x = self.step_down(x, i);
             }
         }
         NIL
     }
 
     /// How many leading nodes satisfy `pred` (which must hold for a prefix of the list).
-    fn count_while(&self, mut pred: impl FnMut(f64, &[u8]) -> bool) -> usize {
-        let mut x = HEAD;
+    fn count_while(&self, dict: &Dict, mut pred: impl FnMut(f64, &[u8]) -> bool) -> usize {
+        let mut x = head(self.level - 1);
         let mut rank = 0;
         for i in (0..self.level).rev() {
             loop {
-                let f = self.fwd(x, i);
-                if f == NIL {
+                let l = self.lvl(x, i);
+                if l.forward == NIL {
                     break;
                 }
-                let n = self.node(f);
-                if pred(n.score, &n.member) {
-                    rank += self.span(x, i);
-                    x = f;
+                let (s, slot) = self.key(l.forward, i);
+                if pred(s, member_at(dict, slot)) {
+                    rank += l.span as usize;
+                    x = l.forward;
                 } else {
                     break;
                 }
+            }
+            if i > 0 {
+                x = self.step_down(x, i);
             }
         }
         rank
     }
 
     /// Removes the nodes at 1-based ranks `start..=end` (zslDeleteRangeByRank); returns their
-    /// members.
-    fn delete_rank_range(&mut self, start: usize, end: usize) -> Vec<Arc<[u8]>> {
+    /// dict slots.
+    fn delete_rank_range(&mut self, start: usize, end: usize) -> Vec<u32> {
         let mut update = [HEAD; MAX_LEVEL];
-        let mut x = HEAD;
+        let mut x = head(self.level - 1);
         let mut traversed = 0;
         for i in (0..self.level).rev() {
             loop {
-                let f = self.fwd(x, i);
-                if f != NIL && traversed + self.span(x, i) < start {
-                    traversed += self.span(x, i);
-                    x = f;
+                let l = self.lvl(x, i);
+                if l.forward != NIL && traversed + (l.span as usize) < start {
+                    traversed += l.span as usize;
+                    x = l.forward;
                 } else {
                     break;
                 }
             }
             update[i] = x;
+            if i > 0 {
+                x = self.step_down(x, i);
+            }
         }
         traversed += 1;
         let mut x = self.fwd(x, 0);
@@ -400,7 +616,7 @@ impl SkipList {
         while x != NIL && traversed <= end {
             let next = self.fwd(x, 0);
             self.unlink(x, &update);
-            removed.push(Arc::clone(&self.node(x).member));
+            removed.push(self.node(x).slot);
             self.release(x);
             traversed += 1;
             x = next;
@@ -765,9 +981,9 @@ pub enum AddOutcome {
 /// A sorted set: member → score plus (score, member) order with ranks.
 #[derive(Debug, Clone)]
 pub struct ZSetValue {
-    /// Member → score. Read it freely; change it only through the methods, which keep the
+    /// Member → score and skiplist node; change it only through the methods, which keep the
     /// skiplist in step.
-    pub(crate) dict: FastMap<Arc<[u8]>, f64>,
+    dict: Dict,
     zsl: SkipList,
     /// Set once Redis would have converted the listpack to a skiplist.
     pub big: bool,
@@ -787,6 +1003,7 @@ impl Default for ZSetValue {
 #[derive(Debug, Clone)]
 pub struct Iter<'a> {
     zsl: &'a SkipList,
+    dict: &'a Dict,
     cur: u32,
     rev: bool,
 }
@@ -799,12 +1016,13 @@ impl<'a> Iterator for Iter<'a> {
             return None;
         }
         let n = self.zsl.node(self.cur);
+        let item = (member_at(self.dict, n.slot), n.score);
         self.cur = if self.rev {
-            n.backward
+            self.zsl.back[idx(self.cur)]
         } else {
             n.levels[0].forward
         };
-        Some((&n.member, n.score))
+        Some(item)
     }
 }
 
@@ -830,7 +1048,19 @@ impl ZSetValue {
 
     /// The score of `member`.
     pub fn score(&self, member: &[u8]) -> Option<f64> {
-        self.dict.get(member).copied()
+        self.dict.get(member).map(|e| e.score)
+    }
+
+    /// Every member and its score in slot order (see [`Self::slot`]), not score order.
+    pub fn slots(&self) -> impl ExactSizeIterator<Item = (&[u8], f64)> + '_ {
+        self.dict.iter().map(|(m, e)| (&m[..], e.score))
+    }
+
+    /// Makes room for `n` more members.
+    pub fn reserve(&mut self, n: usize) {
+        self.dict.reserve(n);
+        self.zsl.nodes.reserve(n);
+        self.zsl.back.reserve(n);
     }
 
     /// The listpack encoding stores scores as text, which turns `-0` into `0`.
@@ -844,10 +1074,10 @@ impl ZSetValue {
 
     /// Inserts or updates `member`; returns the previous score. Tracks the encoding.
     pub fn insert(&mut self, member: &[u8], score: f64, t: &Thresholds) -> Option<f64> {
-        match self.dict.get(member).copied() {
-            Some(old) => {
+        match self.dict.get_full(member).map(|(i, _, e)| (i, e.score)) {
+            Some((slot, old)) => {
                 if old != score {
-                    self.set_score(member, old, score);
+                    self.set_score(slot, score);
                 }
                 Some(old)
             }
@@ -858,11 +1088,15 @@ impl ZSetValue {
         }
     }
 
-    fn set_score(&mut self, member: &[u8], old: f64, score: f64) {
+    /// Sets the score of the member in dict slot `slot`.
+    fn set_score(&mut self, slot: usize, score: f64) {
         let s = self.stored(score);
-        self.zsl.update_score(old, member, s);
-        if let Some(v) = self.dict.get_mut(member) {
-            *v = s;
+        let Some(node) = self.dict.get_index(slot).map(|(_, e)| e.node) else {
+            return;
+        };
+        let node = self.zsl.update_score(&self.dict, node, s);
+        if let Some((_, e)) = self.dict.get_index_mut(slot) {
+            *e = Entry { score: s, node };
         }
     }
 
@@ -874,9 +1108,17 @@ impl ZSetValue {
             self.big = true;
         }
         let s = self.stored(score);
-        let m: Arc<[u8]> = Arc::from(member);
-        self.zsl.insert(s, Arc::clone(&m));
-        self.dict.insert(m, s);
+        let (slot, _) = self.dict.insert_full(
+            Member::from_slice(member),
+            Entry {
+                score: s,
+                node: NIL,
+            },
+        );
+        let node = self.zsl.insert(&self.dict, s, span_u32(slot));
+        if let Some((_, e)) = self.dict.get_index_mut(slot) {
+            e.node = node;
+        }
     }
 
     /// ZADD's per-element logic (Redis's `zsetAdd`).
@@ -884,8 +1126,8 @@ impl ZSetValue {
         if score.is_nan() {
             return AddOutcome::NaN;
         }
-        match self.dict.get(member).copied() {
-            Some(cur) => {
+        match self.dict.get_full(member).map(|(i, _, e)| (i, e.score)) {
+            Some((slot, cur)) => {
                 if f.nx {
                     return AddOutcome::Nop;
                 }
@@ -900,7 +1142,7 @@ impl ZSetValue {
                     return AddOutcome::Nop;
                 }
                 if score != cur {
-                    self.set_score(member, cur, score);
+                    self.set_score(slot, score);
                     AddOutcome::Updated(score)
                 } else {
                     AddOutcome::Same(score)
@@ -916,10 +1158,20 @@ impl ZSetValue {
 
     /// Removes `member`; returns its score.
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
-        let score = self.dict.swap_remove(member)?;
-        self.zsl.delete(score, member);
+        let (slot, _, e) = self.dict.get_full(member)?;
+        let (score, node) = (e.score, e.node);
+        self.zsl.delete(&self.dict, node);
+        self.remove_slot(slot);
         self.maybe_compact();
         Some(score)
+    }
+
+    /// Removes dict slot `slot` (whose node is already gone): the last slot moves into it.
+    fn remove_slot(&mut self, slot: usize) {
+        self.dict.swap_remove_index(slot);
+        if let Some(node) = self.dict.get_index(slot).map(|(_, e)| e.node) {
+            self.zsl.set_slot(node, span_u32(slot));
+        }
     }
 
     /// Rebuilds the skiplist arena once most of its slots are free, so a set that shrank gives
@@ -929,21 +1181,37 @@ impl ZSetValue {
         if free < 1024 || free < 2 * self.zsl.len {
             return;
         }
+        let order: Vec<(u32, f64)> = self
+            .iter_nodes(self.zsl.first(), false)
+            .map(|x| (self.zsl.node(x).slot, self.zsl.node(x).score))
+            .collect();
         let mut fresh = SkipList::new();
-        let mut x = self.zsl.first();
-        while x != NIL {
-            let n = self.zsl.node(x);
-            fresh.insert(n.score, Arc::clone(&n.member));
-            x = n.levels[0].forward;
+        for (slot, score) in order {
+            let node = fresh.insert(&self.dict, score, slot);
+            if let Some((_, e)) = self.dict.get_index_mut(idx(slot)) {
+                e.node = node;
+            }
         }
         self.zsl = fresh;
         self.dict.shrink_to_fit();
     }
 
+    /// Node indexes from `x` on, following forward (or backward) links.
+    fn iter_nodes(&self, x: u32, rev: bool) -> impl Iterator<Item = u32> + '_ {
+        std::iter::successors((x != NIL).then_some(x), move |&x| {
+            let next = if rev {
+                self.zsl.back[idx(x)]
+            } else {
+                self.zsl.fwd(x, 0)
+            };
+            (next != NIL).then_some(next)
+        })
+    }
+
     /// 0-based rank of `member` in ascending order.
     pub fn rank(&self, member: &[u8]) -> Option<usize> {
         let score = self.score(member)?;
-        match self.zsl.rank(score, member) {
+        match self.zsl.rank(&self.dict, score, member) {
             0 => None,
             r => Some(r - 1),
         }
@@ -955,36 +1223,33 @@ impl ZSetValue {
             NIL => None,
             x => {
                 let n = self.zsl.node(x);
-                Some((&n.member, n.score))
+                Some((member_at(&self.dict, n.slot), n.score))
             }
+        }
+    }
+
+    fn iter_at(&self, cur: u32, rev: bool) -> Iter<'_> {
+        Iter {
+            zsl: &self.zsl,
+            dict: &self.dict,
+            cur,
+            rev,
         }
     }
 
     /// Every member in ascending order.
     pub fn iter(&self) -> Iter<'_> {
-        Iter {
-            zsl: &self.zsl,
-            cur: self.zsl.first(),
-            rev: false,
-        }
+        self.iter_at(self.zsl.first(), false)
     }
 
     /// Every member in descending order.
     pub fn iter_rev(&self) -> Iter<'_> {
-        Iter {
-            zsl: &self.zsl,
-            cur: self.zsl.tail,
-            rev: true,
-        }
+        self.iter_at(self.zsl.tail, true)
     }
 
     /// Members from 0-based ascending `rank`, going up (`rev == false`) or down.
     pub fn iter_from(&self, rank: usize, rev: bool) -> Iter<'_> {
-        Iter {
-            zsl: &self.zsl,
-            cur: self.zsl.by_rank(rank + 1),
-            rev,
-        }
+        self.iter_at(self.zsl.by_rank(rank + 1), rev)
     }
 
     /// The ascending ranks of the members inside a score range.
@@ -992,8 +1257,8 @@ impl ZSetValue {
         if r.is_empty() {
             return 0..0;
         }
-        let lo = self.zsl.count_while(|s, _| !r.gte_min(s));
-        let hi = self.zsl.count_while(|s, _| r.lte_max(s));
+        let lo = self.zsl.count_while(&self.dict, |s, _| !r.gte_min(s));
+        let hi = self.zsl.count_while(&self.dict, |s, _| r.lte_max(s));
         if hi > lo { lo..hi } else { 0..0 }
     }
 
@@ -1010,8 +1275,8 @@ impl ZSetValue {
             return 0..0;
         }
         if self.big {
-            let lo = self.zsl.count_while(|_, m| !r.gte_min(m));
-            let hi = self.zsl.count_while(|_, m| r.lte_max(m));
+            let lo = self.zsl.count_while(&self.dict, |_, m| !r.gte_min(m));
+            let hi = self.zsl.count_while(&self.dict, |_, m| r.lte_max(m));
             return if hi > lo { lo..hi } else { 0..0 };
         }
         if rev {
@@ -1041,22 +1306,24 @@ impl ZSetValue {
         if range.is_empty() {
             return 0;
         }
-        let removed = self.zsl.delete_rank_range(range.start + 1, range.end);
-        for m in &removed {
-            self.dict.swap_remove(&**m);
+        let mut slots = self.zsl.delete_rank_range(range.start + 1, range.end);
+        // From the highest slot down, the slot moving into a freed one is never a victim.
+        slots.sort_unstable_by(|a, b| b.cmp(a));
+        for &slot in &slots {
+            self.remove_slot(idx(slot));
         }
         self.maybe_compact();
-        removed.len()
+        slots.len()
     }
 
     /// Removes and returns the lowest (or with `max`, highest) member.
-    pub fn pop(&mut self, max: bool) -> Option<(Arc<[u8]>, f64)> {
+    pub fn pop(&mut self, max: bool) -> Option<(Member, f64)> {
         let x = if max { self.zsl.tail } else { self.zsl.first() };
         if x == NIL {
             return None;
         }
         let n = self.zsl.node(x);
-        let (m, s) = (Arc::clone(&n.member), n.score);
+        let (m, s) = (Member::from_slice(member_at(&self.dict, n.slot)), n.score);
         self.remove(&m);
         Some((m, s))
     }
@@ -1071,7 +1338,7 @@ impl ZSetValue {
 
     /// The member in hash slot `i` (ZSCAN, ZRANDMEMBER); slots are `0..len()`.
     pub fn slot(&self, i: usize) -> Option<(&[u8], f64)> {
-        self.dict.get_index(i).map(|(m, s)| (&**m, *s))
+        self.dict.get_index(i).map(|(m, e)| (&m[..], e.score))
     }
 
     /// `listpack` or `skiplist`.
@@ -1093,14 +1360,15 @@ impl ZSetValue {
         self.big =
             self.dict.len() > t.zset_max_listpack_entries || longest > t.zset_max_listpack_value;
         if !self.big {
-            let zeros: Vec<Arc<[u8]>> = self
-                .dict
-                .iter()
-                .filter(|(_, s)| **s == 0.0 && s.is_sign_negative())
-                .map(|(m, _)| Arc::clone(m))
+            let zeros: Vec<usize> = (0..self.dict.len())
+                .filter(|&i| {
+                    self.dict
+                        .get_index(i)
+                        .is_some_and(|(_, e)| e.score == 0.0 && e.score.is_sign_negative())
+                })
                 .collect();
-            for m in zeros {
-                self.set_score(&m, -0.0, 0.0);
+            for slot in zeros {
+                self.set_score(slot, 0.0);
             }
         }
     }
@@ -1156,6 +1424,36 @@ mod tests {
         }
         check(&w);
         assert!(w.big);
+    }
+
+    #[test]
+    fn score_changes_on_a_large_set_keep_order_ranks_and_slots() {
+        let mut z = ZSetValue::default();
+        for i in 0..3000u32 {
+            z.insert(format!("m{i}").as_bytes(), f64::from(i), &t());
+        }
+        assert!(z.zsl.level > 4, "tall nodes of both kinds exist");
+        for i in 0..3000u32 {
+            let m = format!("m{}", (i * 7919) % 3000);
+            let s = f64::from((i * 31) % 1000);
+            // A move, then (usually) an in-place change.
+            z.insert(m.as_bytes(), s + 0.5, &t());
+            z.insert(m.as_bytes(), s + 0.25, &t());
+            if i % 7 == 0 {
+                z.remove(format!("m{}", (i * 13) % 3000).as_bytes());
+            }
+        }
+        check(&z);
+        for i in 0..z.len() {
+            let (m, s) = z.slot(i).expect("slot in range");
+            assert_eq!(z.score(m), Some(s));
+        }
+        assert_eq!(z.remove_rank_range(100..900), 800);
+        check(&z);
+        for i in 0..z.len() {
+            let (m, s) = z.slot(i).expect("slot in range");
+            assert_eq!(z.score(m), Some(s));
+        }
     }
 
     #[test]

@@ -57,6 +57,13 @@ pub async fn serve(
     let result: std::io::Result<()> = async {
         loop {
             let end = conn.run_batch(&shared, &mut client);
+            if matches!(end, BatchEnd::Drained) && !conn.wbuf.is_empty() {
+                // Write after the other ready connections ran their batches, as Redis writes
+                // replies before going back to sleep: the replies leave in a burst, so a client
+                // woken by the first is still awake for the next (waking a sleeping client on
+                // every write costs more than the writes).
+                tokio::task::yield_now().await;
+            }
             conn.flush(&mut socket, &shared).await?;
             match end {
                 BatchEnd::Close => return Ok(()),
