@@ -338,6 +338,7 @@ impl Runtime for PythonRuntime {
                 abort,
                 memory_cap,
                 memory_base: gears_python::alloc::thread_net(),
+                names: std::cell::RefCell::default(),
             };
             f(&mut calls);
             // Both under the GIL: an interrupt either sees the execution over, or is pending
@@ -442,7 +443,14 @@ struct PyCalls<'py, 'a> {
     memory_cap: u64,
     /// This thread's allocation balance when the execution started.
     memory_base: i64,
+    /// Field names of nested dicts (hash fields, stream entry fields) as Python strings: they
+    /// repeat in every record of a scan, so each is made (and hashed) once per execution.
+    names: std::cell::RefCell<Vec<(Box<str>, Py<PyString>)>>,
 }
+
+/// At most this many field names are cached per execution (records with many distinct field
+/// names fall back to a fresh string per field).
+const NAME_CACHE: usize = 32;
 
 fn native(obj: Py<PyAny>) -> Native {
     Native(Box::new(obj))
@@ -480,11 +488,12 @@ impl PyCalls<'_, '_> {
         let args = args.map_err(|e| self.err(&e))?;
         let abort = self.abort;
         let aborted = move || abort.is_aborted();
-        let r = call_step(self.py, cb(c).bind(self.py), args, mode, &aborted).map_err(|e| match e {
-            StepError::Py(e) => self.err(&e),
-            StepError::Message(m) => RuntimeError::Guest(m),
-            StepError::Aborted => RuntimeError::Aborted("Execution was aborted".into()),
-        });
+        let r =
+            call_step(self.py, cb(c).bind(self.py), args, mode, &aborted).map_err(|e| match e {
+                StepError::Py(e) => self.err(&e),
+                StepError::Message(m) => RuntimeError::Guest(m),
+                StepError::Aborted => RuntimeError::Aborted("Execution was aborted".into()),
+            });
         self.check_memory()?;
         r
     }
@@ -503,6 +512,20 @@ impl PyCalls<'_, '_> {
         let text = b.to_string();
         self.abort.abort_breach(b, &text);
         Err(RuntimeError::Aborted(text))
+    }
+
+    /// `name` as a Python string, from the execution's cache of field names.
+    fn field_name(&self, name: &str) -> Py<PyString> {
+        let py = self.py;
+        let mut names = self.names.borrow_mut();
+        if let Some((_, s)) = names.iter().find(|(n, _)| &**n == name) {
+            return s.clone_ref(py);
+        }
+        let s = PyString::new(py, name).unbind();
+        if names.len() < NAME_CACHE {
+            names.push((name.into(), s.clone_ref(py)));
+        }
+        s
     }
 
     /// A reader record as a Python object. The reader gives the top-level fields in RedisGears'
@@ -540,11 +563,10 @@ impl PyCalls<'_, '_> {
                     // Nested dicts (hash values) keep the order RedisGears' C dict gives them.
                     let keys: Vec<&[u8]> = pairs.iter().map(|(k, _)| k.as_bytes()).collect();
                     let order = convert::gears_dict_order(&keys);
-                    let mut slots: Vec<Option<(String, Record)>> =
-                        pairs.into_iter().map(Some).collect();
                     for i in order {
-                        if let Some((k, v)) = slots.get_mut(i).and_then(Option::take) {
-                            d.set_item(k, self.record_to_py(v, true)?)?;
+                        if let Some((k, v)) = pairs.get_mut(i) {
+                            let v = std::mem::replace(v, Record::Null);
+                            d.set_item(self.field_name(k), self.record_to_py(v, true)?)?;
                         }
                     }
                 } else {

@@ -850,7 +850,10 @@ async fn wasm_breach_rolls_back_the_executions_writes() -> anyhow::Result<()> {
         ..Guest::default()
     }
     .component();
-    assert_eq!(wasmexec(&mut c, &["FUEL", "2000000"], &reg).await?, Value::Okay);
+    assert_eq!(
+        wasmexec(&mut c, &["FUEL", "2000000"], &reg).await?,
+        Value::Okay
+    );
     let _: () = c.set("in:1", 1).await?;
     let v: i64 = c.get("in:1").await?;
     assert_eq!(v, 1, "the triggering write is the client's and stays");
