@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds every wasm guest (examples/wasm) into one directory, $GEARS_GUESTS_DIR (default
-# target/guests): word_count.wasm audit_log.wasm stream_consumer.wasm generator.wasm
+# target/guests): word_count.wasm audit_log.wasm stream_consumer.wasm generator.wasm command_hook.wasm
 # compositions.wasm (Rust), c_counter.wasm (C), py_hello.wasm (Python). Each is checked to be a
 # component exporting gears:function/function and importing nothing but gears:function (the
 # Python one also WASI, which the host gives an empty context).
@@ -89,7 +89,7 @@ TOOL=$ROOT/target/guest-tool/release/gears-guest-tool
 echo "   $(elapsed "$t")"
 
 # --- Rust guests (Debian cargo 1.96, wasm32-unknown-unknown, -Zbuild-std) ----------------
-stage "rust guests (word-count audit-log stream-consumer generator compositions)"
+stage "rust guests (word-count audit-log stream-consumer generator compositions command-hook)"
 t=$(date +%s.%N)
 RUST_TARGET_DIR=$ROOT/target/wasm-guests
 (
@@ -100,7 +100,7 @@ RUST_TARGET_DIR=$ROOT/target/wasm-guests
     "$DEB/cargo" build --locked --release --target wasm32-unknown-unknown \
     -Zbuild-std=std,panic_abort --workspace
 )
-for n in word_count audit_log stream_consumer generator compositions; do
+for n in word_count audit_log stream_consumer generator compositions command_hook; do
   cp "$RUST_TARGET_DIR/wasm32-unknown-unknown/release/$n.wasm" "$OUT/$n.wasm"
 done
 echo "   $(elapsed "$t")"
@@ -127,7 +127,7 @@ echo "   $(elapsed "$t")"
 
 # --- check every component ----------------------------------------------------------------
 stage "check"
-for f in word_count audit_log stream_consumer generator compositions c_counter; do
+for f in word_count audit_log stream_consumer generator compositions command_hook c_counter; do
   "$TOOL" check "$OUT/$f.wasm" | tail -1
 done
 "$TOOL" check "$OUT/py_hello.wasm" --allow-wasi | tail -1

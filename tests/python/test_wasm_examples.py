@@ -9,6 +9,7 @@ import pathlib
 import subprocess
 
 import pytest
+import redis
 
 from gears_util import client, eventually, run
 
@@ -97,7 +98,8 @@ def fc(fresh_server):
 
 
 def test_every_wasm_example_is_built():
-    names = {"word_count", "audit_log", "stream_consumer", "generator", "compositions", "c_counter", "py_hello"}
+    names = {"word_count", "audit_log", "stream_consumer", "generator", "compositions", "command_hook",
+             "c_counter", "py_hello"}
     for n in names:
         assert len(module(n)) > 1000, n
 
@@ -258,3 +260,20 @@ def test_py_hello_maps_values_and_registers(fc):
     assert sorted(res[0]) == sorted(py[0])
     fc.set("name:bob", "bob")
     eventually(lambda: fc.get("hello:bob") == "Hello, bob!")
+
+
+def test_command_hook_upper_cases_set_values_through_call_next(fc):
+    assert wasmexecute(fc, "command_hook") == "OK"
+    assert fc.set("upper:1", "hello") is True
+    assert fc.get("upper:1") == "HELLO"
+    # options after the value reach the command itself
+    assert fc.set("upper:2", "ttl", ex=100) is True
+    assert fc.get("upper:2") == "TTL" and 0 < fc.ttl("upper:2") <= 100
+    # keys outside the prefix are not hooked
+    fc.set("lower:1", "hello")
+    assert fc.get("lower:1") == "hello"
+    # the command's own errors come back through call_next
+    with pytest.raises(redis.ResponseError, match="syntax error"):
+        fc.execute_command("SET", "upper:3", "v", "BOGUS")
+    entry = fc.execute_command("RG.DUMPREGISTRATIONS")[0]
+    assert entry[entry.index("reader") + 1] == "CommandReader"

@@ -308,16 +308,23 @@ impl host::Host for StoreState {
         })
     }
 
-    fn call_next(&mut self, _args: Vec<Vec<u8>>) -> wasmtime::Result<Result<types::Reply, String>> {
-        // As for Python (gears-python's callNext): command hooks do not run user code yet.
-        self.guarded("call-next", HOST_CALL_FUEL / 10, |_| {
-            Err("Can not get CommandHook ctx".to_string())
+    fn call_next(&mut self, args: Vec<Vec<u8>>) -> wasmtime::Result<Result<types::Reply, String>> {
+        let cost = HOST_CALL_FUEL + args_len(&args) / 8;
+        self.guarded("call-next", cost, |s| {
+            let Some(api) = s.api().filter(|_| s.in_execution()) else {
+                return Err("Can not get CommandHook ctx".to_string());
+            };
+            api.call_next(args).map(|r| convert::reply_nodes(&r))
         })
     }
 
-    fn override_reply(&mut self, _value: types::Data) -> wasmtime::Result<Result<(), String>> {
-        self.guarded("override-reply", HOST_CALL_FUEL / 10, |_| {
-            Err("Can not get command ctx".to_string())
+    fn override_reply(&mut self, value: types::Data) -> wasmtime::Result<Result<(), String>> {
+        self.guarded("override-reply", HOST_CALL_FUEL / 10, |s| {
+            let Some(api) = s.api().filter(|_| s.in_execution()) else {
+                return Err("Can not get command ctx".to_string());
+            };
+            convert::check(&value).map_err(|e| format!("override-reply: malformed value: {e}"))?;
+            api.override_reply(convert::to_reply(&value))
         })
     }
 
