@@ -16,14 +16,15 @@ def free_port():
     return port
 
 
-def start_server(loglevel="warning", stderr=None):
-    """Starts GEARS_HOST_BIN on a free port; returns (process, port) once it accepts."""
+def start_server(loglevel="warning", stderr=None, args=()):
+    """Starts GEARS_HOST_BIN on a free port (with extra command-line `args`); returns
+    (process, port) once it accepts."""
     binary = os.environ.get("GEARS_HOST_BIN")
     if not binary:
         pytest.fail("GEARS_HOST_BIN is not set; run scripts/test.sh")
     port = free_port()
     proc = subprocess.Popen(
-        [binary, "--port", str(port), "--loglevel", loglevel], stderr=stderr
+        [binary, "--port", str(port), "--loglevel", loglevel, *args], stderr=stderr
     )
     deadline = time.time() + 20
     while True:

@@ -5,6 +5,7 @@ the batch parts of the others; the spec's section 7 lists them) and adds the exa
 and error texts of rg-spec sections 1-3, 5 and 6.2-6.5. Clients talk RESP2, as RedisGears'
 tests do; one test checks that RESP3 gives the same shapes.
 """
+import os
 import re
 import subprocess
 import threading
@@ -231,6 +232,16 @@ def test_set_values_are_none_and_smembers_works(g):
     assert res == [["None"], []]
     res = run(g, "GB().map(lambda x: execute('smembers', x['key'])).flatmap(lambda x: x).sort().run()")
     assert res == [["1", "2", "3"], []]
+
+
+def test_max_executions_per_registration_keeps_the_newest(fresh):
+    # rg-spec 2.4: a registration keeps its newest MaxExecutionsPerRegistration executions.
+    assert fresh.execute_command("RG.CONFIGSET", "MaxExecutionsPerRegistration", "2") == ["OK"]
+    assert pyexecute(fresh, "GB().register(prefix='mepr:*', mode='sync')") == "OK"
+    for i in range(5):
+        fresh.set("mepr:%d" % i, i)
+    done = fresh.execute_command("RG.DUMPEXECUTIONS")
+    assert len(done) == 2 and all(e[3] == "done" for e in done)
 
 
 def test_max_executions_evicts_oldest(fresh):
@@ -698,6 +709,9 @@ def test_python_reader_generator(g):
     res = run(g, "def gen():\n    yield 1\n    yield 'two'\n    yield [3]\n"
                  "GB('PythonReader').map(lambda x: x).run(gen)")
     assert res == [["1", "two", "[3]"], []]
+    # rg-spec 3.4.4: a callable that returns a non-generator value gives that one record
+    # (RedisGears 1.2 would call it again forever).
+    assert run(g, "GB('PythonReader').run(lambda: 5)") == [["5"], []]
 
 
 def test_python_reader_generator_failure_ends_input(g):
@@ -734,6 +748,16 @@ def test_shard_id_reader_builds_but_cannot_run(g):
 
 def test_command_reader_does_not_run(g):
     assert "reader do not support run" in error_of(g, "RG.PYEXECUTE", 'GB("CommandReader").run()')
+
+
+def test_triggeronkey_is_rg_trigger_with_a_key(fresh_server, fresh):
+    # rg-spec 1.12: the same handler as RG.TRIGGER; argv[2] is a key (key spec 2 2 1).
+    assert pyexecute(fresh, "GB('CommandReader').map(lambda r: execute('set', r[1], r[2]))"
+                            ".register(trigger='tok', mode='sync')") == "OK"
+    assert fresh.execute_command("RG.TRIGGERONKEY", "tok", "x", "1") == ["OK"]
+    assert fresh.get("x") == "1"
+    assert fresh.command_getkeys("RG.TRIGGERONKEY", "tok", "x", "1") == ["x"]
+    assert raw(fresh_server, "RG.TRIGGERONKEY", "nosuch", "x") == b"-ERR subcommand not found\r\n"
 
 
 # --------------------------------------------------------------------------------------------
@@ -1101,6 +1125,32 @@ def test_configset_replies(g):
         "OK - value was saved in extra config dictionary", "OK"]
 
 
+def test_gears_keys_given_at_start(tmp_path):
+    # rg-spec 5.1: keys given at load time (`--gears KEY VALUE` here) lift the run-time
+    # restriction; unknown keys go to the extra dictionary; a bad value stops the start.
+    proc, port = start_server(args=["--gears", "ExecutionThreads", "1", "--gears", "CreateVenv", "1",
+                                    "--gears", "TestConfig", "TestVal"])
+    try:
+        c = client(port)
+        assert c.execute_command("RG.CONFIGGET", "ExecutionThreads", "CreateVenv") == [1, 1]
+        assert run(c, "GB('ShardsIDReader').map(lambda x: gearsConfigGet('TestConfig')).run()") == [["TestVal"], []]
+        # One execution thread: while it spins, the next execution waits as 'created'.
+        spinning = pyexecute(c, INFINITE, "UNBLOCKING")
+        eventually(lambda: status(c, spinning) == "running")
+        queued = pyexecute(c, "GB('ShardsIDReader').run()", "UNBLOCKING")
+        time.sleep(0.2)
+        assert status(c, queued) == "created"
+        c.execute_command("RG.ABORTEXECUTION", spinning)
+        assert c.execute_command("RG.GETRESULTSBLOCKING", queued) == [["1"], []]
+        c.close()
+    finally:
+        stop_server(proc)
+    bad = subprocess.run([os.environ["GEARS_HOST_BIN"], "--port", "0", "--gears", "ExecutionThreads", "0"],
+                         capture_output=True, timeout=20, cwd=tmp_path)
+    assert bad.returncode != 0
+    assert b"Failed setting config value ExecutionThreads" in bad.stderr
+
+
 def test_configset_status_strings_on_the_wire(server):
     out = raw(server, "RG.CONFIGSET", "MaxExecutions", "1000", "wire_extra", "v")
     assert out == b"*2\r\n+OK\r\n+OK - value was saved in extra config dictionary\r\n"
@@ -1303,6 +1353,20 @@ def test_execute_error_reply_raises_gears_error(g):
     assert run(g, script) == [["gears.error: ERR value is not an integer or out of range"], []]
 
 
+def test_execute_blocking_commands_run_non_blocking(g):
+    # As in RedisGears (a Redis module's fake client cannot block): BLPOP pops or gives None at
+    # once; commands a script may not run are refused.
+    g.rpush("l", "a")
+    script = ("def f(x):\n"
+              "    try:\n"
+              "        execute('multi')\n"
+              "    except Exception as e:\n"
+              "        refused = str(e)\n"
+              "    return (execute('blpop', 'l', '0'), execute('blpop', 'l', '0'), refused)\n"
+              "GB('ShardsIDReader').map(f).run()")
+    assert run(g, script) == [["(['l', 'a'], None, 'ERR This Redis command is not allowed from script')"], []]
+
+
 def test_execute_binary_reply_is_bytearray(server):
     b = client(server, decode_responses=False)
     b.flushall()
@@ -1323,6 +1387,17 @@ def test_execute_from_top_level_script(g):
 
 def test_hashtag_is_slot_zero(g):
     assert run(g, "GB('ShardsIDReader').map(lambda x: hashtag()).run()") == [["06S"], []]
+
+
+def test_gears_ctx_is_the_low_level_builder(g):
+    # GB() records its steps on a gearsCtx (a redisgears.PyFlatExecution); scripts may use it
+    # directly: no str() conversion or collect is added.
+    g.set("x", "1")
+    script = ("ctx = gearsCtx('KeysReader')\n"
+              "assert isinstance(ctx, PyFlatExecution)\n"
+              "ctx.map(lambda r: [r['key'], int(r['value'])])\n"
+              "ctx.run('x')")
+    assert run(g, script) == [[["x", 1]], []]
 
 
 def test_globals_and_module_names(g):
