@@ -101,7 +101,10 @@ impl TestServer {
     /// If connecting fails.
     pub async fn client(&self) -> anyhow::Result<redis::aio::MultiplexedConnection> {
         let c = redis::Client::open(self.url())?;
-        Ok(c.get_multiplexed_async_connection().await?)
+        Ok(
+            c.get_multiplexed_async_connection_with_config(&client_config())
+                .await?,
+        )
     }
 
     /// A dedicated (non-multiplexed) async connection, for blocking commands and pub/sub.
@@ -137,6 +140,12 @@ impl Drop for TestServer {
 pub fn free_port() -> anyhow::Result<u16> {
     let l = std::net::TcpListener::bind("127.0.0.1:0")?;
     Ok(l.local_addr()?.port())
+}
+
+/// The test clients' settings: the redis crate's default 500 ms response timeout would fail
+/// slow-but-correct replies on a loaded CI machine, so replies may take up to 60 s.
+fn client_config() -> redis::AsyncConnectionConfig {
+    redis::AsyncConnectionConfig::new().set_response_timeout(Some(Duration::from_secs(60)))
 }
 
 /// Polls `check` until it returns true or `timeout` passes.
@@ -299,7 +308,10 @@ impl RealRedis {
     /// If connecting fails.
     pub async fn client(&self) -> anyhow::Result<redis::aio::MultiplexedConnection> {
         let c = redis::Client::open(format!("redis://127.0.0.1:{}/", self.port))?;
-        Ok(c.get_multiplexed_async_connection().await?)
+        Ok(
+            c.get_multiplexed_async_connection_with_config(&client_config())
+                .await?,
+        )
     }
 }
 

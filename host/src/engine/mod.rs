@@ -434,9 +434,12 @@ impl Engine {
                 return reply(ExecuteReply::Error(e));
             }
             self.requirements_registered(&session, old.as_deref());
+            // The run's execution exists (RG.DUMPEXECUTIONS lists it) before the client hears OK.
+            let run = loaded
+                .run
+                .map(|run| (self.create_execution(&run, false, &session), run));
             reply(ExecuteReply::Ok);
-            if let Some(run) = loaded.run {
-                let exec = self.create_execution(&run, false, &session);
+            if let Some((exec, run)) = run {
                 let engine = self.clone();
                 self.scheduler.submit(move || {
                     engine.run_execution(&exec, &session, &run, &*backend, api);
