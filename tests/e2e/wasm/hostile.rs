@@ -242,3 +242,150 @@ async fn ping_answers_while_a_big_module_compiles() -> anyhow::Result<()> {
     assert!(pings > 0);
     Ok(())
 }
+
+/// The server's resident set size in KiB (`VmRSS` of /proc/<pid>/status).
+fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no VmRSS for {pid}"))
+}
+
+/// `bench/hostile.sh` (never in CI: it measures): the real binary under the hostile corpus,
+/// attack after attack, while another client PINGs every millisecond. Prints PING latency
+/// percentiles during the attacks and RSS before and after (targets: p99 < 1 ms, RSS back within
+/// 10% of the baseline). Fails only if a reply is wrong.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark: bench/hostile.sh runs it"]
+async fn bench_ping_latency_and_rss_under_attack() -> anyhow::Result<()> {
+    // Its data directory (the compile cache) in a temporary directory.
+    let dir = std::env::temp_dir().join(format!("gears-hostile-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let conf = dir.join("gears.conf");
+    std::fs::write(&conf, format!("dir {}\n", dir.display()))?;
+    let conf = conf.to_string_lossy().into_owned();
+    let mut srv = gears_tests::TestServer::spawn(&["--config", &conf, "--loglevel", "warning"])?;
+    let pid = srv
+        .child_mut()
+        .map(|c| c.id())
+        .ok_or_else(|| anyhow::anyhow!("a spawned server"))?;
+    let mut c = client(&srv).await?;
+    let _: () = c.set("precious", "intact").await?;
+    let cold = rss_kib(pid)?;
+    // Every module is built before the PINGs start (building one is the test's own work).
+    let big = &guest::big_guest(20_000);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut pinger = client(&srv).await?;
+    let (flag, sink) = (stop.clone(), seen.clone());
+    let pings = tokio::spawn(async move {
+        while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+            let t = std::time::Instant::now();
+            let pong: String = redis::cmd("PING").query_async(&mut pinger).await?;
+            sink.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(t.elapsed());
+            anyhow::ensure!(pong == "PONG");
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        Ok::<_, anyhow::Error>(())
+    });
+    let mut lat = Vec::new();
+    // The PINGs answered since the last call: their worst latency, in µs (kept for the totals).
+    let worst = |lat: &mut Vec<std::time::Duration>| {
+        let batch: Vec<_> = std::mem::take(
+            &mut *seen
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        let max = batch.iter().max().map_or(0.0, |d| d.as_secs_f64() * 1e6);
+        lat.extend(batch);
+        max
+    };
+    let attacks: Vec<(&str, Vec<&str>, Vec<u8>)> = vec![
+        (
+            "infinite loop (fuel)",
+            vec!["FUEL", "200000000"],
+            shard_guest(Cb::Spin),
+        ),
+        (
+            "infinite loop (timeout)",
+            vec!["FUEL", "0", "TIMEOUT", "300"],
+            shard_guest(Cb::Spin),
+        ),
+        (
+            "memory bomb",
+            vec!["MEMORY", "268435456"],
+            shard_guest(Cb::Grow),
+        ),
+        ("deep recursion", vec![], shard_guest(Cb::Recurse)),
+        (
+            "huge reply",
+            vec!["MEMORY", "67108864"],
+            shard_guest(Cb::Alloc(100 << 20)),
+        ),
+        (
+            "execute loop",
+            vec!["FUEL", "0", "TIMEOUT", "300"],
+            shard_guest(Cb::PingLoop),
+        ),
+    ];
+    // Round 0 warms up (execution threads' stacks, wasmtime's per-thread state, the pool's
+    // slots, the first compiles): the baseline RSS is taken after it, so growth over the next
+    // rounds is what the attacks leave behind.
+    let mut baseline = cold;
+    for round in 0..4 {
+        if round == 1 {
+            // Freed memory goes back to the OS lazily (allocator purge delays).
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            baseline = rss_kib(pid)?;
+            worst(&mut lat);
+            lat.clear();
+        }
+        for (name, opts, module) in &attacks {
+            let t = std::time::Instant::now();
+            let e = run_error(&mut c, opts, module).await?;
+            let took = t.elapsed().as_secs_f64() * 1e3;
+            let max = worst(&mut lat);
+            let rss = rss_kib(pid)?;
+            println!("{name:<24} {took:>8.1} ms  worst PING {max:>7.0} µs  RSS {rss:>7} KiB  {e}");
+        }
+        // A big module compiling (one core at most; rounds 2 and 3 hit the compile cache).
+        let t = std::time::Instant::now();
+        let ok = wasmexec(&mut c, &[], big).await?;
+        anyhow::ensure!(ok == Value::Okay, "{ok:?}");
+        let took = t.elapsed().as_secs_f64() * 1e3;
+        let max = worst(&mut lat);
+        println!(
+            "{:<24} {took:>8.1} ms  worst PING {max:>7.0} µs",
+            "big module upload"
+        );
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    pings.await??;
+    worst(&mut lat);
+    healthy(&mut c).await?;
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let after = rss_kib(pid)?;
+    lat.sort();
+    let pct = |p: f64| {
+        let i = ((lat.len() as f64 - 1.0) * p).round() as usize;
+        lat.get(i).map_or(0.0, |d| d.as_secs_f64() * 1e6)
+    };
+    println!(
+        "PING during rounds 1-3: n={} p50={:.0} µs p99={:.0} µs max={:.0} µs",
+        lat.len(),
+        pct(0.5),
+        pct(0.99),
+        pct(1.0)
+    );
+    println!(
+        "RSS: cold {cold} KiB, after the warm-up round {baseline} KiB, after 3 more rounds {after} KiB ({:+.1}%)",
+        (after as f64 / baseline as f64 - 1.0) * 100.0
+    );
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}

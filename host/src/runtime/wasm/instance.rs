@@ -137,7 +137,8 @@ fn classify(e: &wasmtime::Error, data: &StoreState, budget: &Budget) -> Stop {
     }
     match e.downcast_ref::<Trap>() {
         Some(Trap::OutOfFuel) => Stop::Breach(budget.breach(BreachKind::Fuel)),
-        Some(t) => Stop::Trap(format!("wasm trap: {t}")),
+        // A trap displays as `wasm trap: <what>` already.
+        Some(t) => Stop::Trap(t.to_string()),
         None => match e.downcast_ref::<HostTrap>() {
             Some(h) => Stop::Trap(h.0.clone()),
             None => Stop::Trap(format!("wasm error: {e}")),
