@@ -259,6 +259,7 @@ fn rss_kib(pid: u32) -> anyhow::Result<u64> {
 /// 10% of the baseline). Fails only if a reply is wrong.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a benchmark: bench/hostile.sh runs it"]
+#[allow(clippy::print_stdout, reason = "a benchmark prints its report")]
 async fn bench_ping_latency_and_rss_under_attack() -> anyhow::Result<()> {
     // Its data directory (the compile cache) in a temporary directory.
     let dir = std::env::temp_dir().join(format!("gears-hostile-bench-{}", std::process::id()));
