@@ -369,40 +369,28 @@ fn psubscribe(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
 
 /// `UNSUBSCRIBE [channel ...]`: without channels, from all of them.
 fn unsubscribe(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
-    let names: Vec<Bytes> = if args.is_empty() {
-        ctx.client.channels.iter().cloned().collect()
-    } else {
-        args.rest()
-            .iter()
-            .map(|c| Bytes::copy_from_slice(c))
-            .collect()
-    };
-    if names.is_empty() {
-        return Ok(confirmation(
-            "unsubscribe",
-            None,
-            ctx.client.subscription_count(),
-        ));
-    }
-    let mut out = Vec::new();
-    for ch in names {
-        if ctx.client.channels.remove(&ch) {
-            PubSub::remove(&mut ctx.store.pubsub.channels, &ch, ctx.client.id);
-        }
-        out.push(confirmation(
-            "unsubscribe",
-            Some(ch),
-            ctx.client.subscription_count(),
-        ));
-    }
-    sync_counts(ctx.client);
-    Ok(Reply::Many(out))
+    leave(ctx, args, false)
 }
 
-/// `PUNSUBSCRIBE [pattern ...]`.
+/// `PUNSUBSCRIBE [pattern ...]`: without patterns, from all of them.
 fn punsubscribe(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
+    leave(ctx, args, true)
+}
+
+/// UNSUBSCRIBE (`patterns` false) and PUNSUBSCRIBE: one confirmation per name left.
+fn leave(ctx: &mut Ctx<'_>, args: Args<'_>, patterns: bool) -> CmdResult {
+    let kind = if patterns {
+        "punsubscribe"
+    } else {
+        "unsubscribe"
+    };
     let names: Vec<Bytes> = if args.is_empty() {
-        ctx.client.patterns.iter().cloned().collect()
+        let mine = if patterns {
+            &ctx.client.patterns
+        } else {
+            &ctx.client.channels
+        };
+        mine.iter().cloned().collect()
     } else {
         args.rest()
             .iter()
@@ -410,20 +398,21 @@ fn punsubscribe(ctx: &mut Ctx<'_>, args: Args<'_>) -> CmdResult {
             .collect()
     };
     if names.is_empty() {
-        return Ok(confirmation(
-            "punsubscribe",
-            None,
-            ctx.client.subscription_count(),
-        ));
+        return Ok(confirmation(kind, None, ctx.client.subscription_count()));
     }
     let mut out = Vec::new();
-    for p in names {
-        if ctx.client.patterns.remove(&p) {
-            PubSub::remove(&mut ctx.store.pubsub.patterns, &p, ctx.client.id);
+    for name in names {
+        let (mine, registry) = if patterns {
+            (&mut ctx.client.patterns, &mut ctx.store.pubsub.patterns)
+        } else {
+            (&mut ctx.client.channels, &mut ctx.store.pubsub.channels)
+        };
+        if mine.remove(&name) {
+            PubSub::remove(registry, &name, ctx.client.id);
         }
         out.push(confirmation(
-            "punsubscribe",
-            Some(p),
+            kind,
+            Some(name),
             ctx.client.subscription_count(),
         ));
     }
