@@ -177,6 +177,9 @@ pub struct Engine {
     next_exec: AtomicU64,
     next_plan: AtomicU64,
     wants_events: AtomicBool,
+    /// The KeysReader and StreamReader registrations, in registration order (what key events
+    /// are matched against, without taking the engine's state lock).
+    event_regs: RwLock<Arc<[Arc<Registration>]>>,
     timers: scheduler::Timers,
     requirements: requirements::Requirements,
     hooks: hooks::HookTable,
@@ -222,6 +225,7 @@ impl Engine {
             next_exec: AtomicU64::new(0),
             next_plan: AtomicU64::new(0),
             wants_events: AtomicBool::new(false),
+            event_regs: RwLock::new(Arc::from(Vec::new())),
             timers: scheduler::Timers::new(),
             requirements: requirements::Requirements::new(requirements::default_python()),
             hooks: hooks::HookTable::default(),
@@ -612,7 +616,7 @@ impl Engine {
             st.read = read_time;
             for (op, t) in step_time.iter().enumerate() {
                 if let Some(&idx) = owners.get(op)
-                    && let Some(p) = st.steps.get_mut(idx)
+                    && let Some(p) = Arc::make_mut(&mut st.steps).get_mut(idx)
                 {
                     p.duration = *t;
                 }
