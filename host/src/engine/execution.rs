@@ -243,7 +243,10 @@ mod tests {
         let id = ExecutionId(7);
         assert_eq!(id.to_string(), format!("{SHARD_ID}-7"));
         assert_eq!(id.to_wire(), id.to_string());
-        assert_eq!(ExecutionId(u64::MAX).to_wire(), format!("{SHARD_ID}-{}", u64::MAX));
+        assert_eq!(
+            ExecutionId(u64::MAX).to_wire(),
+            format!("{SHARD_ID}-{}", u64::MAX)
+        );
         assert_eq!(ExecutionId::parse(id.to_string().as_bytes()), Some(id));
         assert_eq!(
             ExecutionId::parse(format!("{SHARD_ID}-7abc").as_bytes()),

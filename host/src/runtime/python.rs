@@ -522,11 +522,12 @@ impl PyCalls<'_, '_> {
         let args = args.map_err(|e| self.err(&e))?;
         let abort = self.abort;
         let aborted = move || abort.is_aborted();
-        let r = call_step(self.py, cb(c).bind(self.py), args, mode, &aborted).map_err(|e| match e {
-            StepError::Py(e) => self.err(&e),
-            StepError::Message(m) => RuntimeError::Guest(m),
-            StepError::Aborted => RuntimeError::Aborted("Execution was aborted".into()),
-        });
+        let r =
+            call_step(self.py, cb(c).bind(self.py), args, mode, &aborted).map_err(|e| match e {
+                StepError::Py(e) => self.err(&e),
+                StepError::Message(m) => RuntimeError::Guest(m),
+                StepError::Aborted => RuntimeError::Aborted("Execution was aborted".into()),
+            });
         self.check_memory()?;
         r
     }
