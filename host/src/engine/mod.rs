@@ -438,9 +438,14 @@ impl Engine {
                 return reply(ExecuteReply::Error(e));
             }
             self.requirements_registered(&session, old.as_deref());
+            // The run's execution exists before the reply, so RG.DUMPEXECUTIONS right after
+            // it lists the execution.
+            let exec = loaded
+                .run
+                .as_ref()
+                .map(|run| self.create_execution(run, false, &session));
             reply(ExecuteReply::Ok);
-            if let Some(run) = loaded.run {
-                let exec = self.create_execution(&run, false, &session);
+            if let (Some(run), Some(exec)) = (loaded.run, exec) {
                 let engine = self.clone();
                 self.scheduler.submit(move || {
                     engine.run_execution(&exec, &session, &run, &*backend, api);
