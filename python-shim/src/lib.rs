@@ -223,6 +223,21 @@ pub fn enter_execution<R>(
     })
 }
 
+/// Ends one execution of several run inside one [`enter_execution`]: an `atomic()` block it
+/// left open is released, so the next execution starts as if entered afresh.
+pub fn end_execution() {
+    let host = context::with_current(|c| match c {
+        Some(c) if c.atomic_depth > 0 => {
+            c.atomic_depth = 0;
+            Some(c.host.clone())
+        }
+        _ => None,
+    });
+    if let Some(h) = host {
+        h.atomic_exit();
+    }
+}
+
 /// Runs a top-level script in `session`, collecting its `run()` and `register()` calls.
 ///
 /// # Errors

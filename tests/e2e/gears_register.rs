@@ -701,3 +701,81 @@ async fn dumpregistrations_shape_and_clear_stats() -> anyhow::Result<()> {
     assert_eq!(stat(&mut c, "numSuccess").await, 0);
     Ok(())
 }
+
+#[tokio::test]
+async fn async_keys_burst_counts_each_event_as_its_own_execution() -> anyhow::Result<()> {
+    let srv = TestServer::start().await?;
+    let mut c = srv.client().await?;
+    pyexec(
+        &mut c,
+        "GB().map(lambda r: '%s=%s' % (r['key'], r['value'])).foreach(lambda r: execute('rpush', 'seen', r)).register(prefix='burst:*', mode='async_local')",
+    )
+    .await?;
+    // One pipeline: the events queue up faster than they run, so the worker drains them in
+    // runs; every event still is one execution with its own id, counters and results.
+    let mut pipe = redis::pipe();
+    for i in 0..300 {
+        pipe.set(format!("burst:{i}"), i).ignore();
+    }
+    let _: () = pipe.query_async(&mut c).await?;
+    eventually(T, || {
+        let mut c = c.clone();
+        async move { stat(&mut c, "numSuccess").await == 300 }
+    })
+    .await?;
+    assert_eq!(stat(&mut c, "numTriggered").await, 300);
+    assert_eq!(stat(&mut c, "numFailures").await, 0);
+    let seen: Vec<String> = c.lrange("seen", 0, -1).await?;
+    let want: Vec<String> = (0..300).map(|i| format!("burst:{i}={i}")).collect();
+    assert_eq!(seen, want, "executions run one by one, in event order");
+    // MaxExecutionsPerRegistration (100) keeps the newest executions, each with its record.
+    let execs: Vec<Vec<redis::Value>> = redis::cmd("RG.DUMPEXECUTIONS").query_async(&mut c).await?;
+    assert_eq!(execs.len(), 100);
+    let mut ids: Vec<String> = execs
+        .iter()
+        .map(|e| redis::from_redis_value(e[1].clone()).unwrap_or_default())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 100, "every execution has its own id");
+    let last = execs
+        .iter()
+        .map(|e| redis::from_redis_value::<String>(e[1].clone()).unwrap_or_default())
+        .max_by_key(|id| id.rsplit('-').next().and_then(|n| n.parse::<u64>().ok()))
+        .unwrap_or_default();
+    let res: (Vec<String>, Vec<String>) = redis::cmd("RG.GETRESULTS")
+        .arg(&last)
+        .query_async(&mut c)
+        .await?;
+    assert_eq!(res, (vec!["burst:299=299".to_string()], vec![]));
+    Ok(())
+}
+
+#[tokio::test]
+async fn queued_async_key_events_read_the_value_when_they_run() -> anyhow::Result<()> {
+    let srv = TestServer::start().await?;
+    let mut c = srv.client().await?;
+    pyexec(
+        &mut c,
+        "GB().foreach(lambda r: execute('rpush', 'log', '%s=%s' % (r['key'], r['value']))).foreach(lambda r: execute('set', 'chain:b', 'x') if r['key'] == 'chain:a' else None).register(prefix='chain:*', mode='async_local')",
+    )
+    .await?;
+    // Both events are queued by one command; the first execution rewrites the second key
+    // before the second execution runs, which must see the new value.
+    let _: () = redis::pipe()
+        .atomic()
+        .set("chain:a", 1)
+        .ignore()
+        .set("chain:b", 1)
+        .ignore()
+        .query_async(&mut c)
+        .await?;
+    eventually(T, || {
+        let mut c = c.clone();
+        async move { stat(&mut c, "numSuccess").await == 3 }
+    })
+    .await?;
+    let log: Vec<String> = c.lrange("log", 0, -1).await?;
+    assert_eq!(log, vec!["chain:a=1", "chain:b=x", "chain:b=x"]);
+    Ok(())
+}

@@ -54,11 +54,29 @@ impl GearsHost {
     }
 
     /// Runs `f` with the keyspace: the one this thread holds in `atomic()`, or freshly locked.
+    fn with_store<R>(&self, shared: &Shared, f: impl FnOnce(&mut Store) -> R) -> R {
+        match self.reach_store(shared, true, f) {
+            Ok(r) => r,
+            Err(f) => f(&mut shared.store.lock()),
+        }
+    }
+
+    /// [`Self::with_store`] without waiting: gives `f` back when the keyspace is held by
+    /// another thread.
+    fn try_with_store<R, F: FnOnce(&mut Store) -> R>(&self, shared: &Shared, f: F) -> Option<R> {
+        self.reach_store(shared, false, f).ok()
+    }
+
     #[allow(
         unsafe_code,
         reason = "re-entrant access to the keyspace held further up this stack"
     )]
-    fn with_store<R>(&self, shared: &Shared, f: impl FnOnce(&mut Store) -> R) -> R {
+    fn reach_store<R, F: FnOnce(&mut Store) -> R>(
+        &self,
+        shared: &Shared,
+        wait: bool,
+        f: F,
+    ) -> Result<R, F> {
         let borrowed = BORROWED.replace(std::ptr::null_mut());
         if !borrowed.is_null() {
             // SAFETY: `with_borrowed_store` set this pointer from a `&mut Store` that its caller
@@ -67,17 +85,26 @@ impl GearsHost {
             // time through the same path.
             let r = f(unsafe { &mut *borrowed });
             BORROWED.set(borrowed);
-            return r;
+            return Ok(r);
         }
         let held = HELD.with(|h| h.borrow_mut().take());
         if let Some(mut guard) = held {
             let r = f(&mut guard);
             HELD.with(|h| *h.borrow_mut() = Some(guard));
-            return r;
+            return Ok(r);
         }
-        let mut store = shared.store.lock();
-        store.begin_batch();
-        f(&mut store)
+        let store = if wait {
+            Some(shared.store.lock())
+        } else {
+            shared.store.try_lock()
+        };
+        match store {
+            Some(mut store) => {
+                store.begin_batch();
+                Ok(f(&mut store))
+            }
+            None => Err(f),
+        }
     }
 }
 
@@ -319,6 +346,17 @@ impl Backend for GearsHost {
         self.with_store(&shared, |store| {
             let db = db.min(store.ks.num_dbs() - 1);
             // Reading for a registration must not itself fire events (lazy expiry).
+            store.ks.set_lazy_expire_disabled(true);
+            let r = key_record(&mut store.ks.db(db), key, read_value);
+            store.ks.set_lazy_expire_disabled(false);
+            r
+        })
+    }
+
+    fn try_read_key(&self, db: usize, key: &[u8], read_value: bool) -> Option<Record> {
+        let shared = self.shared.upgrade()?;
+        self.try_with_store(&shared, |store| {
+            let db = db.min(store.ks.num_dbs() - 1);
             store.ks.set_lazy_expire_disabled(true);
             let r = key_record(&mut store.ks.db(db), key, read_value);
             store.ks.set_lazy_expire_disabled(false);

@@ -18,6 +18,13 @@ pub trait Backend: Send + Sync {
     ) -> (u64, Vec<Record>);
     /// The record of one key of database `db` (type `empty` when missing).
     fn read_key(&self, db: usize, key: &[u8], read_value: bool) -> Record;
+    /// [`Backend::read_key`] if the data can be reached without waiting (the keyspace is free
+    /// or held by this thread); None otherwise. Callers holding a runtime lock (the GIL) use
+    /// it, since they must not wait for the keyspace.
+    fn try_read_key(&self, db: usize, key: &[u8], read_value: bool) -> Option<Record> {
+        let _ = (db, key, read_value);
+        None
+    }
     /// The names of the streams in db 0 whose names match the glob `pattern`.
     fn stream_keys(&self, pattern: &[u8]) -> Vec<Vec<u8>>;
     /// The entries of stream `key` after `from_id` as `{'key', 'id', 'value'}` records.

@@ -22,6 +22,18 @@ impl std::fmt::Display for ExecutionId {
 }
 
 impl ExecutionId {
+    /// The wire form (`<shard id>-<n>`), built without the formatting machinery (executions of
+    /// registrations need it once each).
+    pub fn to_wire(self) -> String {
+        let mut b = itoa::Buffer::new();
+        let n = b.format(self.0);
+        let mut s = String::with_capacity(SHARD_ID.len() + 1 + n.len());
+        s.push_str(SHARD_ID);
+        s.push('-');
+        s.push_str(n);
+        s
+    }
+
     /// Parses a user-supplied id as RedisGears does: at least 42 bytes, `-` at byte 40, our
     /// shard id before it, then a number read like C's `sscanf("%lld")` (leading blanks and a
     /// sign accepted, trailing garbage ignored).
@@ -108,8 +120,9 @@ pub struct ExecState {
     pub status: Status,
     /// Results and errors once finished.
     pub outcome: Outcome,
-    /// Steps in execution order (RG.GETEXECUTION lists them reversed).
-    pub steps: Vec<StepProfile>,
+    /// Steps in execution order (RG.GETEXECUTION lists them reversed); shared by the
+    /// executions of one registration until a profile writes durations into them.
+    pub steps: Arc<Vec<StepProfile>>,
     /// Time spent running.
     pub total: Duration,
     /// Time spent in the reader.
@@ -135,7 +148,7 @@ pub struct Execution {
     /// Its state.
     pub state: Mutex<ExecState>,
     /// The error text RG.ABORTEXECUTION gives it (its runtime's).
-    abort_text: std::sync::OnceLock<String>,
+    abort_text: std::sync::OnceLock<Arc<str>>,
 }
 
 impl std::fmt::Debug for ExecState {
@@ -149,7 +162,12 @@ impl std::fmt::Debug for ExecState {
 
 impl Execution {
     /// A new execution in status `created`.
-    pub fn new(id: ExecutionId, registered: bool, steps: Vec<StepProfile>) -> Arc<Execution> {
+    pub fn new(
+        id: ExecutionId,
+        registered: bool,
+        steps: impl Into<Arc<Vec<StepProfile>>>,
+    ) -> Arc<Execution> {
+        let steps = steps.into();
         Arc::new(Execution {
             id,
             registered,
@@ -169,15 +187,15 @@ impl Execution {
     }
 
     /// Sets the error text RG.ABORTEXECUTION gives it (once).
-    pub fn set_abort_text(&self, text: String) {
-        let _ = self.abort_text.set(text);
+    pub fn set_abort_text(&self, text: impl Into<Arc<str>>) {
+        let _ = self.abort_text.set(text.into());
     }
 
     /// The error text RG.ABORTEXECUTION gives it.
     pub fn abort_text(&self) -> String {
         self.abort_text
             .get()
-            .cloned()
+            .map(|t| t.to_string())
             .unwrap_or_else(|| crate::limits::Breach::abort().to_string())
     }
 
@@ -206,6 +224,9 @@ impl Execution {
             st.outcome = outcome;
             std::mem::take(&mut st.on_done)
         };
+        if callbacks.is_empty() {
+            return;
+        }
         let outcome = self.state.lock().outcome.clone();
         for cb in callbacks {
             cb(&outcome);
@@ -221,6 +242,11 @@ mod tests {
     fn ids_parse_like_redisgears() {
         let id = ExecutionId(7);
         assert_eq!(id.to_string(), format!("{SHARD_ID}-7"));
+        assert_eq!(id.to_wire(), id.to_string());
+        assert_eq!(
+            ExecutionId(u64::MAX).to_wire(),
+            format!("{SHARD_ID}-{}", u64::MAX)
+        );
         assert_eq!(ExecutionId::parse(id.to_string().as_bytes()), Some(id));
         assert_eq!(
             ExecutionId::parse(format!("{SHARD_ID}-7abc").as_bytes()),

@@ -177,6 +177,9 @@ pub struct Engine {
     next_exec: AtomicU64,
     next_plan: AtomicU64,
     wants_events: AtomicBool,
+    /// The KeysReader and StreamReader registrations, in registration order (what key events
+    /// are matched against, without taking the engine's state lock).
+    event_regs: RwLock<Arc<[Arc<Registration>]>>,
     timers: scheduler::Timers,
     requirements: requirements::Requirements,
     hooks: hooks::HookTable,
@@ -222,6 +225,7 @@ impl Engine {
             next_exec: AtomicU64::new(0),
             next_plan: AtomicU64::new(0),
             wants_events: AtomicBool::new(false),
+            event_regs: RwLock::new(Arc::from(Vec::new())),
             timers: scheduler::Timers::new(),
             requirements: requirements::Requirements::new(requirements::default_python()),
             hooks: hooks::HookTable::default(),
@@ -434,12 +438,14 @@ impl Engine {
                 return reply(ExecuteReply::Error(e));
             }
             self.requirements_registered(&session, old.as_deref());
-            // The run's execution exists (RG.DUMPEXECUTIONS lists it) before the client hears OK.
-            let run = loaded
+            // The run's execution exists before the reply, so RG.DUMPEXECUTIONS right after
+            // it lists the execution.
+            let exec = loaded
                 .run
-                .map(|run| (self.create_execution(&run, false, &session), run));
+                .as_ref()
+                .map(|run| self.create_execution(run, false, &session));
             reply(ExecuteReply::Ok);
-            if let Some((exec, run)) = run {
+            if let (Some(run), Some(exec)) = (loaded.run, exec) {
                 let engine = self.clone();
                 self.scheduler.submit(move || {
                     engine.run_execution(&exec, &session, &run, &*backend, api);
@@ -615,7 +621,7 @@ impl Engine {
             st.read = read_time;
             for (op, t) in step_time.iter().enumerate() {
                 if let Some(&idx) = owners.get(op)
-                    && let Some(p) = st.steps.get_mut(idx)
+                    && let Some(p) = Arc::make_mut(&mut st.steps).get_mut(idx)
                 {
                     p.duration = *t;
                 }

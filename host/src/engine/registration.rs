@@ -144,10 +144,41 @@ impl RegStats {
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// A key event queued for an `async`/`async_local` KeysReader registration. Kept unboxed, so
+/// queueing an event allocates nothing but its slot, and the worker drains a run of them with
+/// one entry into the runtime.
+#[derive(Debug, Clone)]
+pub struct KeyJob {
+    /// Database of the event.
+    pub db: usize,
+    /// Redis's event name.
+    pub event: &'static str,
+    /// The key.
+    pub key: bytes::Bytes,
+    /// Trigger depth the execution runs at.
+    pub depth: u32,
+}
+
+/// One unit of a registration's serial queue.
+pub enum Work {
+    /// Any job (stream batches, in-order RG.TRIGGER, linked key events).
+    Job(Job),
+    /// A plain key event.
+    Key(KeyJob),
+}
+
+/// What the drainer takes next: one job, or a run of consecutive key events.
+pub enum Batch {
+    /// One job.
+    Job(Job),
+    /// Key events, oldest first.
+    Keys(Vec<KeyJob>),
+}
+
 /// Runs a registration's jobs one after another, in submission order, on the engine's threads.
 #[derive(Default)]
 pub struct Worker {
-    queue: Mutex<(VecDeque<Job>, bool)>,
+    queue: Mutex<(VecDeque<Work>, bool)>,
 }
 
 impl std::fmt::Debug for Worker {
@@ -159,8 +190,17 @@ impl std::fmt::Debug for Worker {
 impl Worker {
     /// Queues `job`; returns true if the caller must start a drainer (none is running).
     pub fn push(&self, job: Job) -> bool {
+        self.push_work(Work::Job(job))
+    }
+
+    /// Queues a key event; returns true if the caller must start a drainer.
+    pub fn push_key(&self, job: KeyJob) -> bool {
+        self.push_work(Work::Key(job))
+    }
+
+    fn push_work(&self, work: Work) -> bool {
         let mut q = self.queue.lock();
-        q.0.push_back(job);
+        q.0.push_back(work);
         if q.1 {
             false
         } else {
@@ -169,14 +209,35 @@ impl Worker {
         }
     }
 
-    /// The next job, or None (and the worker marks itself idle).
-    pub fn pop(&self) -> Option<Job> {
+    /// The next job or run of at most `max` key events. When the queue is empty: None, and
+    /// the worker marks itself idle if `idle` (otherwise the caller keeps draining, so pushes
+    /// do not start another drainer).
+    pub fn pop_batch(&self, max: usize, idle: bool) -> Option<Batch> {
         let mut q = self.queue.lock();
-        let job = q.0.pop_front();
-        if job.is_none() {
-            q.1 = false;
+        match q.0.pop_front() {
+            None => {
+                if idle {
+                    q.1 = false;
+                }
+                None
+            }
+            Some(Work::Job(j)) => Some(Batch::Job(j)),
+            Some(Work::Key(k)) => {
+                let mut keys = Vec::with_capacity(q.0.len().min(max).max(1));
+                keys.push(k);
+                while keys.len() < max {
+                    match q.0.front() {
+                        Some(Work::Key(_)) => {
+                            if let Some(Work::Key(k)) = q.0.pop_front() {
+                                keys.push(k);
+                            }
+                        }
+                        _ => break,
+                    }
+                }
+                Some(Batch::Keys(keys))
+            }
         }
-        job
     }
 
     /// Number of queued jobs.
@@ -237,6 +298,17 @@ pub struct Registration {
     pub running: Mutex<Vec<Arc<super::execution::Execution>>>,
     /// Consecutive limit breaches (for automatic pause).
     pub breaches: Mutex<u32>,
+    /// What every execution of this registration starts with (built on first use).
+    pub template: std::sync::OnceLock<ExecTemplate>,
+}
+
+/// The parts of a registration's executions that never change: built once, shared by all.
+#[derive(Debug, Clone)]
+pub struct ExecTemplate {
+    /// RG.GETEXECUTION's steps.
+    pub steps: Arc<Vec<super::execution::StepProfile>>,
+    /// The error text RG.ABORTEXECUTION gives them.
+    pub abort_text: Arc<str>,
 }
 
 impl std::fmt::Debug for Registration {
@@ -264,6 +336,7 @@ impl Registration {
             gone: AtomicBool::new(false),
             running: Mutex::new(Vec::new()),
             breaches: Mutex::new(0),
+            template: std::sync::OnceLock::new(),
         })
     }
 

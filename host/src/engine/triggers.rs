@@ -13,7 +13,9 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::execution::{Execution, Outcome, Status};
-use super::registration::{ReaderKind, RegStatus, Registration, StreamState, prefix_matches};
+use super::registration::{
+    Batch, ExecTemplate, KeyJob, ReaderKind, RegStatus, Registration, StreamState, prefix_matches,
+};
 use super::session::Session;
 use super::{Engine, plan, reader, step};
 use crate::keyspace::KeyEvent;
@@ -24,6 +26,12 @@ thread_local! {
     /// Trigger depth of the execution running on this thread (0: a client command).
     static DEPTH: Cell<u32> = const { Cell::new(0) };
 }
+
+/// Most key events of one registration one drain runs in one entry into the runtime.
+const KEY_BATCH: usize = 128;
+
+/// How long a drainer that ran key events waits for more before it goes idle.
+const DRAIN_LINGER: Duration = Duration::from_micros(100);
 
 /// The start of the error a registration cut off at MaxTriggerDepth records.
 const DEPTH_ERROR: &str = "maximum trigger depth";
@@ -40,8 +48,8 @@ pub(super) enum Input {
     /// A key event whose key is read when the execution runs.
     Key {
         db: usize,
-        event: String,
-        key: Vec<u8>,
+        event: &'static str,
+        key: bytes::Bytes,
     },
     /// The next batch of a stream.
     Stream { key: Vec<u8> },
@@ -107,6 +115,11 @@ impl Engine {
             .values()
             .any(|r| matches!(r.kind, ReaderKind::Keys | ReaderKind::Stream));
         self.wants_events.store(want, Ordering::Relaxed);
+        *self.event_regs.write() = regs
+            .values()
+            .filter(|r| matches!(r.kind, ReaderKind::Keys | ReaderKind::Stream))
+            .cloned()
+            .collect();
         self.hooks.rebuild(regs);
     }
 
@@ -230,13 +243,13 @@ impl Engine {
         if events.is_empty() || !self.wants_key_events() {
             return;
         }
-        let regs = self.registrations();
+        let regs = self.event_regs.read().clone();
         let depth = DEPTH.get();
         for ev in events {
             if ev.name == "new" {
                 continue;
             }
-            for reg in &regs {
+            for reg in regs.iter() {
                 if reg.is_gone() {
                     continue;
                 }
@@ -265,30 +278,88 @@ impl Engine {
             return;
         };
         let Ok(host) = self.host() else { return };
-        let record = host.backend.read_key(ev.db, &ev.key, true);
-        if !reg.keys_match(ev.name, &ev.key, &key_type_of(&record)) {
+        let sync = reg.mode() == Mode::Sync;
+        // The key is read now only when something needs it now: a keyTypes filter (its type),
+        // or a sync execution (its record). An async execution reads it when it runs.
+        let mut record = None;
+        if reg.spec.key_types.is_some() {
+            let r = host.backend.read_key(ev.db, &ev.key, true);
+            if !reg.keys_match(ev.name, &ev.key, &key_type_of(&r)) {
+                return;
+            }
+            record = Some(r);
+        } else if !reg.keys_match(ev.name, &ev.key, "") {
             return;
         }
         if !reg.status.lock().is_active() {
             reg.stats.lock().skipped += 1;
             return;
         }
-        if reg.mode() == Mode::Sync {
-            let record = if reg.spec.read_value {
-                set_event(record, ev.name)
-            } else {
-                set_event(host.backend.read_key(ev.db, &ev.key, false), ev.name)
+        if sync {
+            let record = match record {
+                Some(r) if reg.spec.read_value => r,
+                _ => host.backend.read_key(ev.db, &ev.key, reg.spec.read_value),
             };
+            let record = set_event(record, ev.name);
             let input = super::hooks::linked(Input::Records(vec![record]), link, true);
             self.run_now(reg, input, depth + 1, None);
         } else {
-            let input = Input::Key {
-                db: ev.db,
-                event: ev.name.to_string(),
-                key: ev.key.to_vec(),
-            };
-            self.queue(reg, super::hooks::linked(input, link, false), depth + 1);
+            let input = super::hooks::linked(
+                Input::Key {
+                    db: ev.db,
+                    event: ev.name,
+                    key: ev.key.clone(),
+                },
+                link,
+                false,
+            );
+            match input {
+                // A plain event goes to the worker unboxed; it drains a run of them at once.
+                Input::Key { db, event, key } => {
+                    if reg.worker.push_key(KeyJob {
+                        db,
+                        event,
+                        key,
+                        depth: depth + 1,
+                    }) {
+                        self.start_drainer(reg);
+                    }
+                }
+                input => self.queue(reg, input, depth + 1),
+            }
         }
+    }
+
+    /// MaxTriggerDepth: the error (counted as a failure of the registration) when an
+    /// execution at `depth` must not run.
+    fn depth_cut(&self, reg: &Registration, depth: u32, max: i64) -> Option<String> {
+        if i64::from(depth) <= max {
+            return None;
+        }
+        let msg = format!(
+            "{DEPTH_ERROR} {max} exceeded (MaxTriggerDepth): the registration keeps triggering itself"
+        );
+        {
+            let mut s = reg.stats.lock();
+            s.triggered += 1;
+            s.failures += 1;
+            s.last_error = Some(msg.clone());
+        }
+        tracing::warn!(registration = %reg.id, depth, "trigger depth exceeded");
+        Some(msg)
+    }
+
+    /// Creates the execution of a trigger that is about to run and counts it; None (nothing
+    /// recorded) once the registration is gone.
+    fn begin_registration_execution(&self, reg: &Arc<Registration>) -> Option<Arc<Execution>> {
+        let exec = self.create_registration_execution(reg);
+        if !reg.start_running(&exec) {
+            // Unregistered between queueing and now: the event is dropped, as pending ones are.
+            self.forget(exec.id);
+            return None;
+        }
+        reg.stats.lock().triggered += 1;
+        Some(exec)
     }
 
     /// Runs an execution of `reg` on this thread now.
@@ -300,17 +371,7 @@ impl Engine {
         on_done: Option<super::Reply<Outcome>>,
     ) {
         let max = self.config.read().max_trigger_depth;
-        if i64::from(depth) > max {
-            let msg = format!(
-                "{DEPTH_ERROR} {max} exceeded (MaxTriggerDepth): the registration keeps triggering itself"
-            );
-            {
-                let mut s = reg.stats.lock();
-                s.triggered += 1;
-                s.failures += 1;
-                s.last_error = Some(msg.clone());
-            }
-            tracing::warn!(registration = %reg.id, depth, "trigger depth exceeded");
+        if let Some(msg) = self.depth_cut(reg, depth, max) {
             if let Some(f) = on_done {
                 f(Outcome {
                     results: Vec::new(),
@@ -319,15 +380,11 @@ impl Engine {
             }
             return;
         }
-        let exec = self.create_registration_execution(reg);
-        if !reg.start_running(&exec) {
-            // Unregistered between queueing and now: the event is dropped, as pending ones are.
-            self.forget(exec.id);
+        let Some(exec) = self.begin_registration_execution(reg) else {
             return;
-        }
-        reg.stats.lock().triggered += 1;
+        };
         let prev = DEPTH.replace(depth);
-        let outcome = self.execute_registration(reg, &exec, input);
+        let outcome = self.execute_registration(reg, &exec, input, on_done.is_some());
         DEPTH.set(prev);
         reg.stop_running(&exec);
         if let Some(f) = on_done {
@@ -355,33 +412,145 @@ impl Engine {
         job: Box<dyn FnOnce() + Send>,
     ) {
         if reg.worker.push(job) {
-            let r = reg.clone();
-            self.scheduler.submit(move || {
-                while let Some(job) = r.worker.pop() {
-                    job();
-                }
-            });
+            self.start_drainer(reg);
         }
     }
 
+    /// Starts the thread that drains the registration's queue.
+    fn start_drainer(self: &Arc<Self>, reg: &Arc<Registration>) {
+        let engine = self.clone();
+        let r = reg.clone();
+        self.scheduler.submit(move || engine.drain(&r));
+    }
+
+    /// Drains the registration's queue in order: jobs one by one, runs of key events with one
+    /// entry into the runtime each. After key events the drainer lingers briefly before it
+    /// goes idle, so a steady stream of events is picked up in runs instead of waking a thread
+    /// per event.
+    fn drain(self: &Arc<Self>, reg: &Arc<Registration>) {
+        let mut linger = false;
+        loop {
+            match reg.worker.pop_batch(KEY_BATCH, !linger) {
+                Some(Batch::Job(job)) => {
+                    job();
+                    linger = false;
+                }
+                Some(Batch::Keys(keys)) => {
+                    self.run_key_batch(reg, keys);
+                    linger = true;
+                }
+                None if linger => {
+                    std::thread::sleep(DRAIN_LINGER);
+                    linger = false;
+                }
+                None => return,
+            }
+        }
+    }
+
+    /// Runs queued key events of `reg`, one execution each (own id, counters, journal, abort),
+    /// in one entry into the runtime.
+    fn run_key_batch(self: &Arc<Self>, reg: &Arc<Registration>, keys: Vec<KeyJob>) {
+        if reg.is_gone() {
+            return;
+        }
+        let Ok(host) = self.host() else { return };
+        let backend = host.backend.clone();
+        let (max_depth, profile) = {
+            let c = self.config.read();
+            (c.max_trigger_depth, c.profile_executions != 0)
+        };
+        let limits = self.limits_for(&reg.session, Some(&reg.spec.limits));
+        let mut jobs = keys.into_iter();
+        // The execution `next` started and `run` runs.
+        let current: std::cell::RefCell<Option<(Arc<Execution>, KeyJob, Instant)>> =
+            std::cell::RefCell::new(None);
+        let mut next = || -> Option<(Arc<crate::runtime::Abort>, crate::runtime::EnterOptions)> {
+            for job in jobs.by_ref() {
+                if reg.is_gone() {
+                    return None;
+                }
+                if self.depth_cut(reg, job.depth, max_depth).is_some() {
+                    continue;
+                }
+                let exec = self.begin_registration_execution(reg)?;
+                self.arm_watchdog(&exec, &reg.session, &limits);
+                let opts = crate::runtime::EnterOptions {
+                    async_allowed: true,
+                    limits,
+                    execution_id: Some(exec.id.to_wire()),
+                };
+                let abort = exec.abort.clone();
+                *current.borrow_mut() = Some((exec, job, Instant::now()));
+                return Some((abort, opts));
+            }
+            None
+        };
+        let mut run = |calls: &mut dyn crate::runtime::Calls| {
+            let Some((exec, job, started)) = current.borrow_mut().take() else {
+                return;
+            };
+            exec.state.lock().status = Status::Running;
+            let prev = DEPTH.replace(job.depth);
+            // The keyspace is taken without waiting while the runtime is held (lock order:
+            // keyspace, then runtime); when it is busy, the runtime is released around the read.
+            let record = match backend.try_read_key(job.db, &job.key, reg.spec.read_value) {
+                Some(r) => r,
+                None => {
+                    let mut record = Record::Null;
+                    calls.unlocked(&mut || {
+                        record = backend.read_key(job.db, &job.key, reg.spec.read_value);
+                    });
+                    record
+                }
+            };
+            let record = set_event(record, job.event);
+            let active = crate::keyspace::journal::activate(&exec.journal);
+            let mut ran = Some(run_plan(reg, calls, vec![record], profile));
+            drop(active);
+            let mut finish = || {
+                if let Some(ran) = ran.take() {
+                    self.finish_registration(reg, &exec, ran, started, &limits, false);
+                }
+            };
+            if exec.journal.is_empty() && !exec.abort.is_aborted() {
+                finish();
+            } else {
+                // Rolling back or releasing the journal takes the keyspace: not with the
+                // runtime held.
+                calls.unlocked(&mut finish);
+            }
+            DEPTH.set(prev);
+            reg.stop_running(&exec);
+        };
+        reg.session
+            .runtime
+            .enter_each(&reg.session.state, host.api.clone(), &mut next, &mut run);
+    }
+
     fn create_registration_execution(&self, reg: &Arc<Registration>) -> Arc<Execution> {
-        let (steps, _) = plan::expand(&reg.spec.plan);
-        let exec = Execution::new(self.next_execution_id(), true, steps);
-        exec.set_abort_text(
-            reg.session
+        let t = reg.template.get_or_init(|| ExecTemplate {
+            steps: Arc::new(plan::expand(&reg.spec.plan).0),
+            abort_text: reg
+                .session
                 .runtime
-                .breach_text(&crate::limits::Breach::abort()),
-        );
+                .breach_text(&crate::limits::Breach::abort())
+                .into(),
+        });
+        let exec = Execution::new(self.next_execution_id(), true, t.steps.clone());
+        exec.set_abort_text(t.abort_text.clone());
         self.track_execution(&exec);
         exec
     }
 
-    /// Runs an execution of a registration to completion and updates its counters.
+    /// Runs an execution of a registration to completion and updates its counters. The
+    /// outcome is returned when `want_outcome` (someone waits for it), else left empty.
     fn execute_registration(
         self: &Arc<Self>,
         reg: &Arc<Registration>,
         exec: &Arc<Execution>,
         input: Input,
+        want_outcome: bool,
     ) -> Outcome {
         let Ok(host) = self.host() else {
             return Outcome::default();
@@ -394,30 +563,27 @@ impl Engine {
         let api = super::hooks::linked_api(host.api.clone(), link.as_ref());
         let started = Instant::now();
         exec.state.lock().status = Status::Running;
-        let mut stream_ids: Vec<String> = Vec::new();
-        let mut stream_key: Option<Vec<u8>> = None;
+        let mut stream = None;
         let records = match input {
             Input::Records(r) => r,
             Input::Key { db, event, key } => {
                 vec![set_event(
                     backend.read_key(db, &key, reg.spec.read_value),
-                    &event,
+                    event,
                 )]
             }
             Input::Stream { key } => {
                 let batch = reg.spec.batch.max(0);
                 let recs = self.read_stream_batch(&key, batch);
-                stream_ids = recs.iter().filter_map(stream_record_id).collect();
-                stream_key = Some(key);
+                let ids: Vec<String> = recs.iter().filter_map(stream_record_id).collect();
+                stream = Some((key, ids));
                 recs
             }
             // Unwrapped above.
             Input::Linked(..) => Vec::new(),
         };
         let profile = self.config.read().profile_executions != 0;
-        let mut outcome = Outcome::default();
-        let mut aborted = None;
-        let mut paused = None;
+        let mut ran = None;
         let mut records = Some(records);
         let limits = self.limits_for(&reg.session, Some(&reg.spec.limits));
         self.arm_watchdog(exec, &reg.session, &limits);
@@ -425,27 +591,49 @@ impl Engine {
         let opts = crate::runtime::EnterOptions {
             async_allowed: reg.mode() != Mode::Sync,
             limits,
-            execution_id: Some(exec.id.to_string()),
+            execution_id: Some(exec.id.to_wire()),
         };
         let active = crate::keyspace::journal::activate(&exec.journal);
         reg.session
             .runtime
             .enter_with(&reg.session.state, api, &exec.abort, opts, &mut |calls| {
-                let executor = match step::Executor::new(&reg.spec.plan, profile) {
-                    Ok(e) => e,
-                    Err(e) => {
-                        outcome.errors.push(e);
-                        return;
-                    }
-                };
-                let mut r = VecReader(records.take().unwrap_or_default().into_iter());
-                let produced = executor.run(&mut r, calls);
-                outcome.results = produced.results.iter().map(|n| calls.to_reply(n)).collect();
-                outcome.errors = produced.errors;
-                aborted = produced.aborted;
-                paused = produced.pause;
+                ran = Some(run_plan(
+                    reg,
+                    calls,
+                    records.take().unwrap_or_default(),
+                    profile,
+                ));
             });
         drop(active);
+        let ran = ran.unwrap_or_default();
+        let stream_outcome = stream.as_ref().map(|_| ran.outcome.clone());
+        let outcome = self.finish_registration(reg, exec, ran, started, &limits, want_outcome);
+        if let (Some((key, ids)), Some(o)) = (stream, stream_outcome) {
+            self.finish_stream_batch(reg, &key, &ids, &o);
+        }
+        // The counters are final: a client waiting for this execution may get its reply.
+        drop(link);
+        outcome
+    }
+
+    /// Ends an execution of a registration that ran: the journal (rolled back when aborted),
+    /// the registration's counters, the execution's status and outcome, MaxExecutionsPerRegistration,
+    /// and pauses (its own request, or too many limit breaches). Returns the outcome when
+    /// `want_outcome`.
+    fn finish_registration(
+        &self,
+        reg: &Arc<Registration>,
+        exec: &Arc<Execution>,
+        ran: Ran,
+        started: Instant,
+        limits: &crate::limits::Limits,
+        want_outcome: bool,
+    ) -> Outcome {
+        let Ran {
+            mut outcome,
+            aborted,
+            paused,
+        } = ran;
         let mut breach = None;
         let status = if aborted.is_some() || exec.abort.is_aborted() {
             breach = Some(self.finish_aborted(exec, &reg.session, aborted, &mut outcome));
@@ -453,7 +641,9 @@ impl Engine {
         } else {
             Status::Done
         };
-        super::close_journal(&*backend, exec, status);
+        if let Ok(host) = self.host() {
+            super::close_journal(&*host.backend, exec, status);
+        }
         let took = started.elapsed();
         exec.state.lock().total = took;
         {
@@ -483,13 +673,15 @@ impl Engine {
                 }
             }
         }
-        exec.finish(status, outcome.clone());
+        let kept = if want_outcome {
+            outcome.clone()
+        } else {
+            Outcome::default()
+        };
+        exec.finish(status, outcome);
         self.remember_registration_execution(reg, exec);
-        if let Some(key) = stream_key {
-            self.finish_stream_batch(reg, &key, &stream_ids, &outcome);
-        }
         // A guest's pause failure pauses its registration, whatever its reader (StreamReader
-        // batches did so above, through the `PAUSE` error).
+        // batches do so in `finish_stream_batch`, through the `PAUSE` error).
         if let Some(reason) = paused
             && reg.kind != ReaderKind::Stream
         {
@@ -504,9 +696,7 @@ impl Engine {
             self.breaches.count_pause();
             let _ = self.pause(&reg.id, &reason);
         }
-        // The counters are final: a client waiting for this execution may get its reply.
-        drop(link);
-        outcome
+        kept
     }
 
     /// MaxExecutionsPerRegistration: keeps the newest finished executions of a registration.
@@ -926,6 +1116,38 @@ impl Engine {
         }
         self.schedule_stream(reg, key);
     }
+}
+
+/// What running a registration's plan over its records gave.
+#[derive(Default)]
+struct Ran {
+    outcome: Outcome,
+    aborted: Option<String>,
+    paused: Option<String>,
+}
+
+/// Runs `reg`'s plan over `records` inside the runtime.
+fn run_plan(
+    reg: &Registration,
+    calls: &mut dyn crate::runtime::Calls,
+    records: Vec<Record>,
+    profile: bool,
+) -> Ran {
+    let mut ran = Ran::default();
+    let executor = match step::Executor::new(&reg.spec.plan, profile) {
+        Ok(e) => e,
+        Err(e) => {
+            ran.outcome.errors.push(e);
+            return ran;
+        }
+    };
+    let mut r = VecReader(records.into_iter());
+    let produced = executor.run(&mut r, calls);
+    ran.outcome.results = produced.results.iter().map(|n| calls.to_reply(n)).collect();
+    ran.outcome.errors = produced.errors;
+    ran.aborted = produced.aborted;
+    ran.paused = produced.pause;
+    ran
 }
 
 fn stream_record_id(r: &Record) -> Option<String> {

@@ -330,6 +330,24 @@ pub trait Runtime: Send + Sync {
         let _ = opts;
         self.enter(state, host, abort, f);
     }
+    /// Runs several executions of `state`'s functions one after another in one entry into the
+    /// runtime (for Python: one GIL acquisition and one thread context for a whole queue drain,
+    /// while each execution keeps its own abort target and limits). Before each execution
+    /// `next` is called, with the runtime entered; it returns that execution's abort and
+    /// options, or None to stop; then `f` runs it. `f` must release the runtime (through
+    /// [`Calls::unlocked`]) around anything that takes the keyspace. The default enters once
+    /// per execution.
+    fn enter_each(
+        &self,
+        state: &SessionState,
+        host: Arc<dyn HostApi>,
+        next: &mut dyn FnMut() -> Option<(Arc<Abort>, EnterOptions)>,
+        f: &mut dyn FnMut(&mut dyn Calls),
+    ) {
+        while let Some((abort, opts)) = next() {
+            self.enter_with(state, host.clone(), &abort, opts, f);
+        }
+    }
     /// RG.PYPROFILE STATS: the profile report of a session's callbacks, ordered by `order`;
     /// errors carry tracebacks per `attempt_traceback` (PythonAttemptTraceback).
     ///

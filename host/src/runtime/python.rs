@@ -314,42 +314,37 @@ impl Runtime for PythonRuntime {
         });
         gears_python::pin_thread_state();
         gears_python::enter_execution(bridge, session(state), exec_opts, |py| {
-            // RG.ABORTEXECUTION raises gears.forcestopped in this thread at the next bytecode
-            // (a step waiting for a future or coroutine notices the flag instead).
-            let thread_id = python_thread_id(py);
-            let running = Arc::new(AtomicBool::new(true));
-            if let Some(tid) = thread_id {
-                let running = running.clone();
-                // The hook runs on the aborting thread, which may hold the keyspace and must
-                // not wait for the GIL: the interrupt is raised from a thread of its own.
-                abort.set_hook(Some(Box::new(move || {
-                    let running = running.clone();
-                    let spawned = std::thread::Builder::new()
-                        .name("gears-abort".into())
-                        .spawn(move || interrupt_thread(tid, &running));
-                    if let Err(e) = spawned {
-                        tracing::warn!(error = %e, "could not interrupt python thread");
-                    }
-                })));
+            run_entered(py, traceback, abort, memory_cap, f);
+        });
+    }
+
+    fn enter_each(
+        &self,
+        state: &SessionState,
+        host: Arc<dyn HostApi>,
+        next: &mut dyn FnMut() -> Option<(Arc<Abort>, EnterOptions)>,
+        f: &mut dyn FnMut(&mut dyn Calls),
+    ) {
+        let Some(first) = next() else { return };
+        let traceback = host.attempt_traceback();
+        // The executions of one drain belong to one registration: the first one's mode is
+        // everyone's.
+        let exec_opts = ExecOptions {
+            async_allowed: first.1.async_allowed,
+            profile: host.profile_executions(),
+        };
+        let bridge = Arc::new(Bridge {
+            api: host,
+            state: state.clone(),
+        });
+        gears_python::pin_thread_state();
+        gears_python::enter_execution(bridge, session(state), exec_opts, |py| {
+            let mut item = Some(first);
+            while let Some((abort, opts)) = item.take() {
+                run_entered(py, traceback, &abort, opts.limits.memory_bytes, f);
+                gears_python::end_execution();
+                item = next();
             }
-            let mut calls = PyCalls {
-                py,
-                traceback,
-                abort,
-                memory_cap,
-                memory_base: gears_python::alloc::thread_net(),
-                names: std::cell::RefCell::default(),
-            };
-            f(&mut calls);
-            // Both under the GIL: an interrupt either sees the execution over, or is pending
-            // now and consumed here (by running a bytecode) rather than hitting the thread's
-            // next code. CPython keeps every thread checking for it while it is pending, and
-            // clearing it with SetAsyncExc(NULL) would leave that check on for good.
-            running.store(false, Ordering::SeqCst);
-            if abort.is_aborted() {
-                let _ = py.run(c"(lambda: None)()", None, None);
-            }
-            abort.set_hook(None);
         });
     }
 
@@ -390,6 +385,53 @@ impl Runtime for PythonRuntime {
     fn reset_modules(&self) -> Result<(), String> {
         gears_python::packages::reset_modules()
     }
+}
+
+/// Runs one execution's `f` with the GIL held and the thread's context entered: `abort`
+/// gets the interrupt hook for as long as `f` runs.
+fn run_entered(
+    py: Python<'_>,
+    traceback: bool,
+    abort: &Abort,
+    memory_cap: u64,
+    f: &mut dyn FnMut(&mut dyn Calls),
+) {
+    // RG.ABORTEXECUTION raises gears.forcestopped in this thread at the next bytecode
+    // (a step waiting for a future or coroutine notices the flag instead).
+    let thread_id = python_thread_id(py);
+    let running = Arc::new(AtomicBool::new(true));
+    if let Some(tid) = thread_id {
+        let running = running.clone();
+        // The hook runs on the aborting thread, which may hold the keyspace and must
+        // not wait for the GIL: the interrupt is raised from a thread of its own.
+        abort.set_hook(Some(Box::new(move || {
+            let running = running.clone();
+            let spawned = std::thread::Builder::new()
+                .name("gears-abort".into())
+                .spawn(move || interrupt_thread(tid, &running));
+            if let Err(e) = spawned {
+                tracing::warn!(error = %e, "could not interrupt python thread");
+            }
+        })));
+    }
+    let mut calls = PyCalls {
+        py,
+        traceback,
+        abort,
+        memory_cap,
+        memory_base: gears_python::alloc::thread_net(),
+        names: std::cell::RefCell::default(),
+    };
+    f(&mut calls);
+    // Both under the GIL: an interrupt either sees the execution over, or is pending
+    // now and consumed here (by running a bytecode) rather than hitting the thread's
+    // next code. CPython keeps every thread checking for it while it is pending, and
+    // clearing it with SetAsyncExc(NULL) would leave that check on for good.
+    running.store(false, Ordering::SeqCst);
+    if abort.is_aborted() {
+        let _ = py.run(c"(lambda: None)()", None, None);
+    }
+    abort.set_hook(None);
 }
 
 /// This thread's Python thread id (`threading.get_ident()`), looked up once per thread.
