@@ -195,6 +195,12 @@ pub enum Cb {
     Log(String),
     /// Returns `execution-id()` as text (or null).
     ExecId,
+    /// CPU-bound (benchmarks): `n` steps of a 64-bit LCG, `n` the integer record args[0];
+    /// returns the final state. One multiply-add chain per iteration.
+    Lcg,
+    /// CPU-bound and branchy (benchmarks): the total Collatz steps of 1..=n, `n` the integer
+    /// record args[0].
+    Collatz,
 }
 
 /// A guest: its callbacks by id and what its `init` declares.
@@ -685,6 +691,33 @@ impl Cb {
                 let (p, l) = img.bytes(t.as_bytes());
                 format!("(call $log (i32.const 3) (i32.const {p}) (i32.const {l})) (call $ok_none (local.get $out))")
             }
+            Cb::Lcg => "(local $n i64) (local $x i64)
+                 (local.set $n (call $int_of (i32.load (local.get $args))))
+                 (local.set $x (i64.const 1))
+                 (block $done (loop $l
+                   (br_if $done (i64.eqz (local.get $n)))
+                   (local.set $x (i64.add (i64.mul (local.get $x) (i64.const 6364136223846793005)) (i64.const 1442695040888963407)))
+                   (local.set $n (i64.sub (local.get $n) (i64.const 1)))
+                   (br $l)))
+                 (call $ok_int (local.get $out) (local.get $x))"
+                .into(),
+            Cb::Collatz => "(local $n i64) (local $i i64) (local $x i64) (local $steps i64)
+                 (local.set $n (call $int_of (i32.load (local.get $args))))
+                 (local.set $i (i64.const 1))
+                 (block $done (loop $outer
+                   (br_if $done (i64.gt_u (local.get $i) (local.get $n)))
+                   (local.set $x (local.get $i))
+                   (block $d2 (loop $inner
+                     (br_if $d2 (i64.le_u (local.get $x) (i64.const 1)))
+                     (if (i64.eqz (i64.and (local.get $x) (i64.const 1)))
+                       (then (local.set $x (i64.shr_u (local.get $x) (i64.const 1))))
+                       (else (local.set $x (i64.add (i64.mul (local.get $x) (i64.const 3)) (i64.const 1)))))
+                     (local.set $steps (i64.add (local.get $steps) (i64.const 1)))
+                     (br $inner)))
+                   (local.set $i (i64.add (local.get $i) (i64.const 1)))
+                   (br $outer)))
+                 (call $ok_int (local.get $out) (local.get $steps))"
+                .into(),
             Cb::ExecId => format!(
                 "(local $v i32)
                  (call $execution_id (i32.const {EXEC_RET}))

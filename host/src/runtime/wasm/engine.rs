@@ -26,10 +26,31 @@ pub const TICK: Duration = Duration::from_millis(1);
 /// hash). Bump the suffix when `config()` changes in a way wasmtime's hash would not see.
 pub const FINGERPRINT: &str = "gears-host/fuel+epoch+pooling/v1";
 
+/// Which limits an engine's compiled code enforces. The server always uses both
+/// ([`EngineOptions::default`]); benchmarks build engines with one off to measure its cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineOptions {
+    /// Fuel metering (`Config::consume_fuel`).
+    pub fuel: bool,
+    /// Epoch interruption (`Config::epoch_interruption`) and its ticker thread.
+    pub epoch: bool,
+}
+
+impl Default for EngineOptions {
+    fn default() -> EngineOptions {
+        EngineOptions {
+            fuel: true,
+            epoch: true,
+        }
+    }
+}
+
 /// Everything shared process-wide.
 pub struct Global {
     /// The engine.
     pub engine: Engine,
+    /// What its code enforces.
+    pub options: EngineOptions,
     /// A linker with the gears imports only.
     pub linker: Linker<StoreState>,
     /// A linker with the gears imports and WASI p2 (empty context).
@@ -46,11 +67,11 @@ impl std::fmt::Debug for Global {
     }
 }
 
-fn config() -> Config {
+fn config(opts: EngineOptions) -> Config {
     let mut cfg = Config::new();
     cfg.wasm_component_model(true);
-    cfg.consume_fuel(true);
-    cfg.epoch_interruption(true);
+    cfg.consume_fuel(opts.fuel);
+    cfg.epoch_interruption(opts.epoch);
     cfg.parallel_compilation(false);
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(1000)
@@ -80,8 +101,15 @@ impl std::hash::Hasher for ShaHasher {
     }
 }
 
-fn build() -> Result<Global, String> {
-    let engine = Engine::new(&config()).map_err(|e| format!("wasm engine: {e}"))?;
+/// Builds an engine with `opts`, its linkers and (with epochs on) its ticker thread, which
+/// lives as long as the process. The server uses [`global`]; this is public for benchmarks
+/// that compare engines with fuel or epochs off (their instances only run when
+/// [`Global::options`] matches what the instance code expects, see `instance.rs`).
+///
+/// # Errors
+/// If wasmtime cannot start (the text names what failed).
+pub fn build(opts: EngineOptions) -> Result<Global, String> {
+    let engine = Engine::new(&config(opts)).map_err(|e| format!("wasm engine: {e}"))?;
     let mut linker = Linker::<StoreState>::new(&engine);
     super::bindings::Gears::add_to_linker::<StoreState, HasSelf<StoreState>>(&mut linker, |s| s)
         .map_err(|e| format!("wasm linker: {e}"))?;
@@ -98,18 +126,21 @@ fn build() -> Result<Global, String> {
     sha2::Digest::update(&mut h.0, FINGERPRINT.as_bytes());
     let config_key = super::cache::hex(&sha2::Digest::finalize(h.0));
     // The engine lives as long as the process (a static), and so does its ticker.
-    let ticker = engine.clone();
-    std::thread::Builder::new()
-        .name("gears-wasm-epoch".into())
-        .spawn(move || {
-            loop {
-                ticker.increment_epoch();
-                std::thread::sleep(TICK);
-            }
-        })
-        .map_err(|e| format!("wasm epoch ticker: {e}"))?;
+    if opts.epoch {
+        let ticker = engine.clone();
+        std::thread::Builder::new()
+            .name("gears-wasm-epoch".into())
+            .spawn(move || {
+                loop {
+                    ticker.increment_epoch();
+                    std::thread::sleep(TICK);
+                }
+            })
+            .map_err(|e| format!("wasm epoch ticker: {e}"))?;
+    }
     Ok(Global {
         engine,
+        options: opts,
         linker,
         linker_wasi,
         compile_lock: Mutex::new(()),
@@ -123,5 +154,8 @@ fn build() -> Result<Global, String> {
 /// If wasmtime cannot start (the text names what failed).
 pub fn global() -> Result<&'static Global, String> {
     static GLOBAL: OnceLock<Result<Global, String>> = OnceLock::new();
-    GLOBAL.get_or_init(build).as_ref().map_err(Clone::clone)
+    GLOBAL
+        .get_or_init(|| build(EngineOptions::default()))
+        .as_ref()
+        .map_err(Clone::clone)
 }

@@ -65,6 +65,8 @@ pub enum Stop {
 pub struct Instance {
     store: Store<StoreState>,
     gears: Gears,
+    /// Whether the engine meters fuel (always, except in benchmarks' engines).
+    fuel_on: bool,
     /// Bytes of linear memory when it was created (a pooled instance that grew past a lower
     /// cap is replaced).
     pub fresh_memory: u64,
@@ -77,8 +79,10 @@ impl std::fmt::Debug for Instance {
 }
 
 /// Sets the budget into the store, runs `f`, accounts fuel, and classifies a failure.
+/// `fuel_on` says whether the engine meters fuel; without it only host calls are charged.
 fn metered<R>(
     store: &mut Store<StoreState>,
+    fuel_on: bool,
     budget: &mut Budget,
     f: impl FnOnce(&mut Store<StoreState>) -> wasmtime::Result<R>,
 ) -> Result<R, Stop> {
@@ -88,7 +92,7 @@ fn metered<R>(
     } else {
         u64::MAX
     };
-    if let Err(e) = store.set_fuel(start) {
+    if fuel_on && let Err(e) = store.set_fuel(start) {
         return Err(Stop::Trap(format!("wasm: {e}")));
     }
     {
@@ -109,7 +113,11 @@ fn metered<R>(
         return Err(Stop::Breach(budget.breach(kind)));
     }
     let r = f(store);
-    let left = store.get_fuel().unwrap_or(0);
+    let left = if fuel_on {
+        store.get_fuel().unwrap_or(0)
+    } else {
+        start
+    };
     let host_fuel = store.data().call.host_fuel;
     let used = start.saturating_sub(left).saturating_add(host_fuel);
     if metered_fuel {
@@ -174,8 +182,10 @@ impl Instance {
         });
         store.data_mut().call.api = Some(api);
         store.data_mut().call.phase = phase;
-        let gears = metered(&mut store, budget, |s| pre.instantiate(s))?;
-        let init = metered(&mut store, budget, |s| {
+        // A store of an engine without fuel refuses `get_fuel`.
+        let fuel_on = store.get_fuel().is_ok();
+        let gears = metered(&mut store, fuel_on, budget, |s| pre.instantiate(s))?;
+        let init = metered(&mut store, fuel_on, budget, |s| {
             gears.gears_function_function().call_init(s, &[])
         })?;
         if let Err(e) = init {
@@ -188,6 +198,7 @@ impl Instance {
             Instance {
                 store,
                 gears,
+                fuel_on,
                 fresh_memory,
             },
             phase,
@@ -212,7 +223,7 @@ impl Instance {
             c.execution_id = execution_id.map(str::to_string);
         }
         let gears = &self.gears;
-        let r = metered(&mut self.store, budget, |s| {
+        let r = metered(&mut self.store, self.fuel_on, budget, |s| {
             gears.gears_function_function().call_call(s, requests)
         });
         let c = &mut self.store.data_mut().call;

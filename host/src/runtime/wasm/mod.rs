@@ -206,6 +206,34 @@ fn check_imports(component: &Component, engine: &wasmtime::Engine) -> Result<boo
     Ok(wasi)
 }
 
+/// Checks a compiled component's imports and links it: what its instances are created from.
+fn link(
+    g: &engine::Global,
+    component: &Component,
+) -> Result<bindings::GearsPre<StoreState>, String> {
+    let wasi = check_imports(component, &g.engine)?;
+    let linker = if wasi { &g.linker_wasi } else { &g.linker };
+    let pre = linker
+        .instantiate_pre(component)
+        .map_err(|e| format!("the module cannot be linked: {e:#}"))?;
+    bindings::GearsPre::new(pre).map_err(|e| {
+        format!("the module does not export {PACKAGE}/function@{VERSION} (init, call): {e:#}")
+    })
+}
+
+/// Compiles `code` on `g`'s engine (without the cache) and links it as
+/// [`WasmRuntime::load`] does: what [`Instance::create`] instantiates. For benchmarks
+/// (bench/wasm.sh), which drive instances directly.
+///
+/// # Errors
+/// An invalid component, or one that cannot be linked.
+pub fn prepare(g: &engine::Global, code: &[u8]) -> Result<bindings::GearsPre<StoreState>, String> {
+    check_header(code)?;
+    let component =
+        Component::new(&g.engine, code).map_err(|e| format!("invalid component: {e:#}"))?;
+    link(g, &component)
+}
+
 fn stop_text(s: &Stop) -> String {
     match s {
         Stop::Breach(b) => b.to_string(),
@@ -254,14 +282,7 @@ impl Runtime for WasmRuntime {
             give_back_free_memory();
             Ok(c)
         })?;
-        let wasi = check_imports(&component, &g.engine)?;
-        let linker = if wasi { &g.linker_wasi } else { &g.linker };
-        let pre = linker
-            .instantiate_pre(&component)
-            .map_err(|e| format!("the module cannot be linked: {e:#}"))?;
-        let pre = bindings::GearsPre::new(pre).map_err(|e| {
-            format!("the module does not export {PACKAGE}/function@{VERSION} (init, call): {e:#}")
-        })?;
+        let pre = link(g, &component)?;
         let mut budget = Budget::new(sess.opts.limits, Arc::new(AtomicBool::new(false)));
         let (inst, phase) = Instance::create(
             &pre,
