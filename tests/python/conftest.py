@@ -7,6 +7,8 @@ import time
 import pytest
 import redis
 
+from gears_util import client_opts
+
 
 def free_port():
     s = socket.socket()
@@ -64,7 +66,7 @@ def fresh_server():
 
 @pytest.fixture
 def r(server):
-    client = redis.Redis(port=server, decode_responses=True)
+    client = redis.Redis(port=server, **client_opts(decode_responses=True))
     client.flushall()
     yield client
     client.close()
@@ -72,7 +74,7 @@ def r(server):
 
 @pytest.fixture
 def r3(server):
-    client = redis.Redis(port=server, protocol=3, decode_responses=True)
+    client = redis.Redis(port=server, protocol=3, **client_opts(decode_responses=True))
     client.flushall()
     yield client
     client.close()

@@ -3,6 +3,8 @@ import socket
 import time
 
 import redis
+import redis.backoff
+import redis.retry
 
 SHARD = "0" * 40
 
@@ -18,10 +20,19 @@ DEFAULT_CONFIG = [
 ]
 
 
+def client_opts(**kw):
+    """redis-py options for test clients. redis-py 8 times a reply out after 5 s and then
+    retries the command: an upload that compiles slowly on a loaded CI machine would be sent
+    twice (two sessions). Replies may take 120 s, and nothing is retried."""
+    kw.setdefault("socket_timeout", 120)
+    kw.setdefault("retry", redis.retry.Retry(redis.backoff.NoBackoff(), 0))
+    return kw
+
+
 def client(port, **kw):
     """A RESP2 client, as RedisGears' tests use."""
     kw.setdefault("decode_responses", True)
-    return redis.Redis(port=port, protocol=2, **kw)
+    return redis.Redis(port=port, protocol=2, **client_opts(**kw))
 
 
 def pyexecute(r, script, *args):

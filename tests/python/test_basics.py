@@ -2,6 +2,8 @@
 import pytest
 import redis
 
+from gears_util import client_opts
+
 
 def test_ping_and_echo(r):
     assert r.ping() is True
@@ -49,7 +51,7 @@ def test_pipeline_and_transaction(r):
 
 
 def test_watch_aborts_on_change(server, r):
-    other = redis.Redis(port=server, decode_responses=True)
+    other = redis.Redis(port=server, **client_opts(decode_responses=True))
     with r.pipeline() as p:
         p.watch("w")
         other.set("w", "changed")

@@ -18,6 +18,7 @@ from redis.retry import Retry
 
 from conftest import start_server, stop_server
 from gears_util import (
+    client_opts,
     DEFAULT_CONFIG,
     SHARD,
     client,
@@ -791,7 +792,7 @@ def test_run_collect_false_and_py_record(g):
 
 
 def test_resp3_client_gets_the_same_shapes(server):
-    c = redis.Redis(port=server, protocol=3, decode_responses=True)
+    c = redis.Redis(port=server, protocol=3, **client_opts(decode_responses=True))
     try:
         c.flushall()
         c.set("x", "1")

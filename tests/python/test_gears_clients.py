@@ -16,13 +16,13 @@ import pytest
 import redis
 from gearsclient import GearsRemoteBuilder, execute
 
-from gears_util import DEFAULT_CONFIG, client
+from gears_util import DEFAULT_CONFIG, client, client_opts
 
 
 @pytest.fixture
 def rb(server):
     """A bytes client: gearsclient unpickles the raw result bulks."""
-    c = redis.Redis(port=server, protocol=2)
+    c = redis.Redis(port=server, protocol=2, **client_opts())
     c.flushall()
     yield c
     c.execute_command("RG.CONFIGSET", *DEFAULT_CONFIG)
@@ -111,7 +111,7 @@ def test_errors_come_back_in_the_second_list(xyz):
 
 
 def test_register_returns_ok(fresh_server):
-    c = redis.Redis(port=fresh_server, protocol=2)
+    c = redis.Redis(port=fresh_server, protocol=2, **client_opts())
     try:
         assert GRB(c, "CommandReader").map(lambda x: x).register(trigger="gearsclient_t") == b"OK"
         sessions = client(fresh_server).execute_command("RG.PYDUMPSESSIONS")

@@ -5,6 +5,8 @@ import time
 import pytest
 import redis
 
+from gears_util import client_opts
+
 from conftest import start_server, stop_server
 
 N = 10_000
@@ -49,7 +51,7 @@ def dump(r):
 @pytest.fixture
 def loaded_server():
     proc, port = start_server()
-    yield proc, redis.Redis(port=port, decode_responses=True)
+    yield proc, redis.Redis(port=port, **client_opts(decode_responses=True))
     stop_server(proc)
 
 

@@ -15,6 +15,8 @@ import uuid
 import pytest
 import redis
 
+from gears_util import client_opts
+
 SIX = "six==1.16.0"
 SIX_WHEEL = "six-1.16.0-py2.py3-none-any.whl"
 VERSION_SCRIPT = (
@@ -61,8 +63,8 @@ class Server:
                     self.proc.kill()
                     pytest.fail("gears-host did not start")
                 time.sleep(0.05)
-        self.r = redis.Redis(port=self.port, decode_responses=True)
-        self.rb = redis.Redis(port=self.port, decode_responses=False)
+        self.r = redis.Redis(port=self.port, **client_opts(decode_responses=True))
+        self.rb = redis.Redis(port=self.port, **client_opts(decode_responses=False))
 
     @property
     def reqs(self):

@@ -54,10 +54,18 @@ impl GearsHost {
     }
 
     /// Runs `f` with the keyspace: the one this thread holds in `atomic()`, or freshly locked.
+    /// A freshly taken lock is released fairly: a client waiting for the keyspace gets it before
+    /// this function's next `execute`, so a function calling `execute` in a loop cannot starve
+    /// the clients (the unlock costs nothing more when nobody waits).
     fn with_store<R>(&self, shared: &Shared, f: impl FnOnce(&mut Store) -> R) -> R {
         match self.reach_store(shared, true, f) {
             Ok(r) => r,
-            Err(f) => f(&mut shared.store.lock()),
+            Err(f) => {
+                let mut store = shared.store.lock();
+                let r = f(&mut store);
+                parking_lot::MutexGuard::unlock_fair(store);
+                r
+            }
         }
     }
 
