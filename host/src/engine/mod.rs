@@ -348,7 +348,10 @@ impl Engine {
         let fallback = reply.clone();
         let spawned = std::thread::Builder::new()
             .name("gears-script".into())
-            .spawn(move || engine.pyexecute_now(req, reply));
+            .spawn(move || {
+                scheduler::below_serving();
+                engine.pyexecute_now(req, reply);
+            });
         if spawned.is_err() {
             send(
                 &fallback,

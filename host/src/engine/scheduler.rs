@@ -31,6 +31,7 @@ impl Scheduler {
                 std::thread::Builder::new()
                     .name(format!("gears-exec-{i}"))
                     .spawn(move || {
+                        below_serving();
                         loop {
                             let job = rx.lock().recv();
                             match job {
@@ -129,5 +130,30 @@ impl Timers {
     /// Stops the timer thread (pending timers are dropped).
     pub fn shutdown(&self) {
         self.tx.lock().take();
+    }
+}
+
+/// How much lower than the serving threads user code runs (Linux nice value, per thread).
+const USER_CODE_NICE: i32 = 10;
+
+/// Lowers the calling thread below the serving threads, so that user functions spinning on
+/// every core (a loop until its fuel or timeout runs out, a module compiling) delay clients by
+/// less than a scheduler time slice: the kernel prefers a waking serving thread. Best effort:
+/// a failure is logged and changes nothing else.
+pub fn below_serving() {
+    #[cfg(target_os = "linux")]
+    {
+        #[allow(
+            unsafe_code,
+            reason = "gettid(2) and setpriority(2) on the calling thread: no memory is shared"
+        )]
+        // SAFETY: both calls only read or set the scheduling priority of this thread.
+        let rc = unsafe {
+            let tid = libc::gettid();
+            libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, USER_CODE_NICE)
+        };
+        if rc != 0 {
+            tracing::debug!(error = %std::io::Error::last_os_error(), "could not lower a user-code thread's priority");
+        }
     }
 }
