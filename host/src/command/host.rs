@@ -398,43 +398,9 @@ impl Backend for GearsHost {
             key.to_vec(),
             from_id.as_bytes().to_vec(),
         ]);
-        let streams = match reply {
-            ReplyValue::Error(e) => return Err(e),
-            ReplyValue::Array(s) => s,
-            _ => return Ok(Vec::new()),
-        };
-        let mut out = Vec::new();
-        for s in streams {
-            let ReplyValue::Array(mut kv) = s else {
-                continue;
-            };
-            let Some(ReplyValue::Array(entries)) = kv.pop() else {
-                continue;
-            };
-            for e in entries {
-                let ReplyValue::Array(parts) = e else {
-                    continue;
-                };
-                let mut parts = parts.into_iter();
-                let (Some(ReplyValue::Bulk(id)), Some(ReplyValue::Array(fv))) =
-                    (parts.next(), parts.next())
-                else {
-                    continue;
-                };
-                let mut value = Vec::with_capacity(fv.len() / 2);
-                let mut it = fv.into_iter();
-                while let (Some(ReplyValue::Bulk(f)), Some(ReplyValue::Bulk(v))) =
-                    (it.next(), it.next())
-                {
-                    value.push((String::from_utf8_lossy(&f).into_owned(), Record::Bytes(v)));
-                }
-                out.push(Record::Map(vec![
-                    ("key".to_string(), Record::bytes(key)),
-                    ("id".to_string(), Record::Bytes(id)),
-                    ("value".to_string(), Record::Map(value)),
-                ]));
-            }
+        match reply {
+            ReplyValue::Error(e) => Err(e),
+            reply => Ok(crate::engine::triggers::stream_records(key, reply)),
         }
-        Ok(out)
     }
 }

@@ -1170,7 +1170,7 @@ fn next_stream_id(id: &str) -> Option<String> {
     })
 }
 
-/// The `{'key', 'id', 'value'}` records of an XREADGROUP reply.
+/// The `{'key', 'id', 'value'}` records of an XREAD or XREADGROUP reply (anything else: none).
 pub fn stream_records(key: &[u8], reply: ReplyValue) -> Vec<Record> {
     let ReplyValue::Array(streams) = reply else {
         return Vec::new();
